@@ -1,0 +1,1 @@
+//! Parsing and matching of placement constraints such as `node.role==manager`.

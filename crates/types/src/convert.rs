@@ -1,0 +1,1 @@
+//! Conversions between domain types and the generated protobuf types (the gRPC edge).

@@ -1,0 +1,34 @@
+//! The domain model of the cluster: pure data and pure rules, no I/O.
+//!
+//! - [`meta`]: object IDs and versions shared by every stored object
+//! - [`node`], [`service`], [`task`], [`network`], [`cluster`]: the objects the store holds
+//! - [`netview`]: what a node's data plane is told: peers, endpoints, published services
+//! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
+//! - [`validate`]: checks a [`service::ServiceSpec`] before anything is stored
+//! - [`convert`]: the one place where domain types meet the generated protobuf types
+
+pub mod cluster;
+pub mod constraint;
+pub mod convert;
+pub mod meta;
+pub mod netview;
+pub mod network;
+pub mod node;
+pub mod service;
+pub mod task;
+pub mod validate;
+
+pub use cluster::{Cluster, ClusterSpec, JoinTokens};
+pub use meta::{new_id, now_ms, Meta};
+pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
+pub use network::{Network, NetworkSpec};
+pub use node::{
+    ManagerStatus, Node, NodeAvailability, NodeDescription, NodeRole, NodeSpec, NodeState,
+    NodeStatus, Platform, Reachability, Resources,
+};
+pub use service::{
+    ContainerSpec, EndpointSpec, FailureAction, HealthCheck, Placement, PortConfig, PortProtocol,
+    PublishMode, ResourceRequirements, RestartCondition, RestartPolicy, Service, ServiceMode,
+    ServiceSpec, TaskSpec, UpdateConfig, UpdateOrder, UpdateState, UpdateStatus,
+};
+pub use task::{HealthState, NetworkAttachment, Task, TaskState, TaskStatus};

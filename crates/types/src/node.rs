@@ -1,0 +1,141 @@
+//! Nodes: the machines of the cluster, managers and workers.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::meta::Meta;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NodeRole {
+    #[default]
+    Worker,
+    Manager,
+}
+
+impl NodeRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeRole::Worker => "worker",
+            NodeRole::Manager => "manager",
+        }
+    }
+}
+
+/// Whether the scheduler may place new tasks on a node (docker's `--availability`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeAvailability {
+    #[default]
+    Active,
+    /// Keeps running tasks, receives no new ones.
+    Pause,
+    /// Its tasks are moved elsewhere.
+    Drain,
+}
+
+impl NodeAvailability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeAvailability::Active => "Active",
+            NodeAvailability::Pause => "Pause",
+            NodeAvailability::Drain => "Drain",
+        }
+    }
+}
+
+/// Liveness as the dispatcher sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeState {
+    #[default]
+    Unknown,
+    Down,
+    Ready,
+    Disconnected,
+}
+
+impl NodeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Unknown => "Unknown",
+            NodeState::Down => "Down",
+            NodeState::Ready => "Ready",
+            NodeState::Disconnected => "Disconnected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reachability {
+    #[default]
+    Unknown,
+    Unreachable,
+    Reachable,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPU in billionths of a core (docker's NanoCPUs).
+    pub nano_cpus: i64,
+    pub memory_bytes: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    pub os: String,
+    pub arch: String,
+}
+
+/// What the user asks of a node (`node update`, `promote`, `demote`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSpec {
+    pub desired_role: NodeRole,
+    pub availability: NodeAvailability,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What the node reports about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeDescription {
+    pub hostname: String,
+    pub platform: Platform,
+    /// Capacity the scheduler may hand out as reservations.
+    pub resources: Resources,
+    pub engine_labels: BTreeMap<String, String>,
+    pub engine_version: String,
+    /// Problems the node found with itself, shown by `node inspect` (no VXLAN, no nftables...).
+    pub warnings: Vec<String>,
+    /// The routing-mesh backend in use on the node (`ipvs` or `nftables`).
+    pub mesh_backend: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    pub state: NodeState,
+    pub message: String,
+    /// Underlay (advertise) IP: where VXLAN traffic for this node goes.
+    pub addr: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagerStatus {
+    /// The node's ID inside Raft.
+    pub raft_id: u64,
+    /// host:port where its Raft and control gRPC answer.
+    pub addr: String,
+    pub leader: bool,
+    pub reachability: Reachability,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: String,
+    pub meta: Meta,
+    pub spec: NodeSpec,
+    pub description: NodeDescription,
+    pub status: NodeStatus,
+    /// The role the node has now (the spec holds the one asked for).
+    pub role: NodeRole,
+    /// Present on managers only.
+    pub manager_status: Option<ManagerStatus>,
+    /// The node's IP on the ingress overlay, given by the allocator; empty until allocated.
+    pub ingress_addr: String,
+}

@@ -1,0 +1,1 @@
+//! Validation of service specs before anything is stored.
