@@ -1,1 +1,11 @@
-//! manager
+//! The manager side: everything that reads and writes the replicated store.
+//!
+//! Leader-only components (started on becoming leader, stopped on losing it) each take the
+//! store and a cancellation token; they share nothing but the store:
+//! - `orchestrator`: services → tasks (replicated slots, global, restart, rolling update, reaper)
+//! - `allocator`: ingress network, node and task IPs
+//! - `scheduler`: pending tasks → nodes (filters, spread)
+//! - `dispatcher`: agent sessions, heartbeats, node liveness, task status
+//!
+//! On every manager: `controlapi`, the API swarmctl talks to.
+
