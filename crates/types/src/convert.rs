@@ -1,1 +1,0 @@
-//! Conversions between domain types and the generated protobuf types (the gRPC edge).
