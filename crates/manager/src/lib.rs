@@ -9,3 +9,6 @@
 //!
 //! On every manager: `controlapi`, the API swarmctl talks to.
 
+pub mod dispatcher;
+pub mod membership;
+pub mod scheduler;

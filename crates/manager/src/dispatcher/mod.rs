@@ -1,0 +1,305 @@
+//! The dispatcher (leader only): keeps a session with every node's agent, streams each node
+//! its assignments and the network view, takes heartbeats and task status, and declares nodes
+//! that stop heartbeating DOWN so the orchestrator replaces their tasks.
+//!
+//! - [`view`]: what a node is told, as pure functions over the store
+//! - [`service`]: the gRPC face, which also redirects agents to the leader
+
+pub mod service;
+#[cfg(test)]
+mod tests;
+pub mod view;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use store::{Object, Store, StoreError};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use types::{NetworkView, Node, NodeDescription, NodeState, Task, TaskStatus};
+
+/// How many heartbeat periods a node may miss before it is DOWN.
+const GRACE_PERIODS: u32 = 3;
+/// Coalesces bursts of store writes into one push to agents.
+const PUBLISH_DEBOUNCE: Duration = Duration::from_millis(15);
+
+#[derive(Debug, Clone)]
+pub struct DispatcherConfig {
+    /// How often agents heartbeat. LAN-fast by default.
+    pub heartbeat_period: Duration,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        DispatcherConfig {
+            heartbeat_period: Duration::from_millis(500),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("node {0} is not part of the cluster; join it first")]
+    UnknownNode(String),
+    #[error("session {0} is not current (the node reconnected or was declared down); open a new session")]
+    StaleSession(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything a node needs, pushed whenever it changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub session_id: String,
+    pub node: Node,
+    pub tasks: Vec<Task>,
+    pub network: Arc<NetworkView>,
+    pub managers: Vec<String>,
+    pub heartbeat_period: Duration,
+}
+
+struct Session {
+    id: String,
+    last_seen: Instant,
+    tx: watch::Sender<Option<Arc<Assignment>>>,
+}
+
+pub struct Dispatcher {
+    store: Store,
+    config: DispatcherConfig,
+    sessions: Mutex<HashMap<String, Session>>,
+    /// Wakes the publisher when a session opens.
+    kick: tokio::sync::Notify,
+    started: Instant,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, config: DispatcherConfig) -> Arc<Self> {
+        Arc::new(Dispatcher {
+            store,
+            config,
+            sessions: Mutex::new(HashMap::new()),
+            kick: tokio::sync::Notify::new(),
+            started: Instant::now(),
+        })
+    }
+
+    fn grace(&self) -> Duration {
+        self.config.heartbeat_period * GRACE_PERIODS
+    }
+
+    /// Registers a node's session (replacing an older one of the same node) and marks the
+    /// node READY with the description it reported.
+    pub async fn open_session(
+        &self,
+        node_id: &str,
+        description: NodeDescription,
+    ) -> Result<(String, watch::Receiver<Option<Arc<Assignment>>>), DispatchError> {
+        self.store
+            .update(|t, tx| {
+                let Some(node) = t.nodes.get(node_id) else {
+                    return Err(DispatchError::UnknownNode(node_id.to_string()));
+                };
+                let mut node = node.clone();
+                node.description = description.clone();
+                node.status.state = NodeState::Ready;
+                node.status.message = String::new();
+                tx.update(Object::Node(node));
+                Ok(())
+            })
+            .await?;
+        let session_id = types::new_id();
+        let (tx, rx) = watch::channel(None);
+        self.sessions.lock().expect("sessions lock").insert(
+            node_id.to_string(),
+            Session {
+                id: session_id.clone(),
+                last_seen: Instant::now(),
+                tx,
+            },
+        );
+        self.kick.notify_one();
+        Ok((session_id, rx))
+    }
+
+    fn check_session(&self, node_id: &str, session_id: &str) -> Result<(), DispatchError> {
+        let mut sessions = self.sessions.lock().expect("sessions lock");
+        match sessions.get_mut(node_id) {
+            Some(s) if s.id == session_id => {
+                s.last_seen = Instant::now();
+                Ok(())
+            }
+            _ => Err(DispatchError::StaleSession(session_id.to_string())),
+        }
+    }
+
+    /// Records a heartbeat; answers the period the agent should keep.
+    pub fn heartbeat(&self, node_id: &str, session_id: &str) -> Result<Duration, DispatchError> {
+        self.check_session(node_id, session_id)?;
+        Ok(self.config.heartbeat_period)
+    }
+
+    /// Writes the statuses an agent reports, in one store write. Only tasks placed on that
+    /// node are touched, and a state never moves backwards.
+    pub async fn update_task_status(
+        &self,
+        node_id: &str,
+        session_id: &str,
+        updates: Vec<(String, TaskStatus)>,
+    ) -> Result<(), DispatchError> {
+        self.check_session(node_id, session_id)?;
+        self.store
+            .update(|t, tx| {
+                for (task_id, status) in &updates {
+                    let Some(task) = t.tasks.get(task_id) else {
+                        continue; // deleted meanwhile: nothing to record
+                    };
+                    if task.node_id != node_id || status.state < task.status.state {
+                        continue;
+                    }
+                    if task.status == *status {
+                        continue;
+                    }
+                    let mut task = task.clone();
+                    task.status = status.clone();
+                    tx.update(Object::Task(task));
+                }
+                Ok::<_, DispatchError>(())
+            })
+            .await
+    }
+
+    /// Pushes assignments to sessions and declares silent nodes down, until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut events = self.store.watch();
+        let mut liveness = tokio::time::interval(self.config.heartbeat_period / 2);
+        let mut dirty = true;
+        loop {
+            if dirty {
+                tokio::time::sleep(PUBLISH_DEBOUNCE).await;
+                // Drain what arrived during the debounce: one publish covers it all.
+                while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
+                    events.try_recv()
+                {}
+                self.publish();
+                dirty = false;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                ev = events.recv() => {
+                    match ev {
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => dirty = true,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+                _ = self.kick.notified() => dirty = true,
+                _ = liveness.tick() => {
+                    if let Err(e) = self.expire_silent_nodes().await {
+                        tracing::warn!(error = %e, "could not mark silent nodes down");
+                    }
+                }
+            }
+        }
+        // Dropping the senders ends every session stream: agents reconnect to the next leader.
+        self.sessions.lock().expect("sessions lock").clear();
+    }
+
+    /// Sends every session its current assignment, if it changed.
+    fn publish(&self) {
+        let (network, managers, per_node) = self.store.view(|t| {
+            let sessions = self.sessions.lock().expect("sessions lock");
+            let per_node: Vec<_> = sessions
+                .keys()
+                .filter_map(|id| {
+                    t.nodes
+                        .get(id)
+                        .map(|n| (id.clone(), n.clone(), view::assignments(t, id)))
+                })
+                .collect();
+            (
+                Arc::new(view::network_view(t)),
+                view::manager_addrs(t),
+                per_node,
+            )
+        });
+        let sessions = self.sessions.lock().expect("sessions lock");
+        for (node_id, node, tasks) in per_node {
+            let Some(session) = sessions.get(&node_id) else {
+                continue;
+            };
+            let next = Assignment {
+                session_id: session.id.clone(),
+                node,
+                tasks,
+                network: network.clone(),
+                managers: managers.clone(),
+                heartbeat_period: self.config.heartbeat_period,
+            };
+            session.tx.send_if_modified(|current| {
+                if current.as_deref() == Some(&next) {
+                    return false;
+                }
+                *current = Some(Arc::new(next));
+                true
+            });
+        }
+    }
+
+    /// Nodes whose session went silent, and READY nodes that never opened a session with this
+    /// leader within the grace period, become DOWN.
+    async fn expire_silent_nodes(&self) -> Result<(), StoreError> {
+        let grace = self.grace();
+        let now = Instant::now();
+        let expired: Vec<String> = {
+            let mut sessions = self.sessions.lock().expect("sessions lock");
+            let gone: Vec<String> = sessions
+                .iter()
+                .filter(|(_, s)| now.duration_since(s.last_seen) > grace)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in &gone {
+                sessions.remove(id);
+            }
+            gone
+        };
+        let startup_over = now.duration_since(self.started) > grace;
+        let with_session: Vec<String> = self
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .keys()
+            .cloned()
+            .collect();
+        let down: Vec<String> = self.store.view(|t| {
+            t.nodes
+                .values()
+                .filter(|n| n.status.state != NodeState::Down)
+                .filter(|n| {
+                    expired.contains(&n.id) || (startup_over && !with_session.contains(&n.id))
+                })
+                .map(|n| n.id.clone())
+                .collect()
+        });
+        if down.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(nodes = ?down, "nodes missed their heartbeats: marking them down");
+        self.store
+            .update(|t, tx| {
+                for id in &down {
+                    if let Some(n) = t.nodes.get(id) {
+                        if n.status.state == NodeState::Down {
+                            continue;
+                        }
+                        let mut n = n.clone();
+                        n.status.state = NodeState::Down;
+                        n.status.message = "heartbeat failure".into();
+                        tx.update(Object::Node(n));
+                    }
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+    }
+}

@@ -1,0 +1,150 @@
+//! The dispatcher's gRPC face. Every manager serves it; only the leader has a live
+//! [`Dispatcher`] behind it, the others redirect agents with `swarm-leader` metadata.
+
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use api::dispatcher as pb;
+use futures::Stream;
+use tonic::{Request, Response, Status};
+
+use super::{Assignment, DispatchError, Dispatcher};
+
+/// Metadata key naming the leader's address in redirects.
+pub const LEADER_METADATA: &str = "swarm-leader";
+
+/// Tells a non-leader where the leader is.
+pub trait LeaderHint: Send + Sync + 'static {
+    fn leader_addr(&self) -> Option<String>;
+}
+
+/// The dispatcher of this manager while it leads; `None` otherwise. The daemon swaps it on
+/// leadership changes.
+#[derive(Default)]
+pub struct DispatcherSlot(RwLock<Option<Arc<Dispatcher>>>);
+
+impl DispatcherSlot {
+    pub fn set(&self, d: Option<Arc<Dispatcher>>) {
+        *self.0.write().expect("slot lock") = d;
+    }
+
+    fn get(&self) -> Option<Arc<Dispatcher>> {
+        self.0.read().expect("slot lock").clone()
+    }
+}
+
+pub struct DispatcherService {
+    slot: Arc<DispatcherSlot>,
+    hint: Arc<dyn LeaderHint>,
+}
+
+impl DispatcherService {
+    pub fn new(slot: Arc<DispatcherSlot>, hint: Arc<dyn LeaderHint>) -> Self {
+        DispatcherService { slot, hint }
+    }
+
+    fn leader(&self) -> Result<Arc<Dispatcher>, Status> {
+        if let Some(d) = self.slot.get() {
+            return Ok(d);
+        }
+        let mut status = Status::unavailable(match self.hint.leader_addr() {
+            Some(addr) => format!("this manager is not the leader; the leader is {addr}"),
+            None => "no leader elected yet; retry shortly".to_string(),
+        });
+        if let Some(addr) = self.hint.leader_addr() {
+            if let Ok(v) = addr.parse() {
+                status.metadata_mut().insert(LEADER_METADATA, v);
+            }
+        }
+        Err(status)
+    }
+}
+
+fn to_status(e: DispatchError) -> Status {
+    match e {
+        DispatchError::UnknownNode(_) => Status::not_found(e.to_string()),
+        DispatchError::StaleSession(_) => Status::failed_precondition(e.to_string()),
+        DispatchError::Store(store::StoreError::NoLeader(_)) => Status::unavailable(e.to_string()),
+        DispatchError::Store(_) => Status::internal(e.to_string()),
+    }
+}
+
+fn to_message(a: &Assignment) -> pb::SessionMessage {
+    pb::SessionMessage {
+        session_id: a.session_id.clone(),
+        tasks: a.tasks.iter().cloned().map(Into::into).collect(),
+        network: Some((*a.network).clone().into()),
+        managers: a.managers.clone(),
+        heartbeat_period_ms: a.heartbeat_period.as_millis() as u64,
+        node: Some(a.node.clone().into()),
+    }
+}
+
+type SessionStream = Pin<Box<dyn Stream<Item = Result<pb::SessionMessage, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl pb::dispatcher_server::Dispatcher for DispatcherService {
+    type SessionStream = SessionStream;
+
+    async fn session(
+        &self,
+        request: Request<pb::SessionRequest>,
+    ) -> Result<Response<Self::SessionStream>, Status> {
+        let d = self.leader()?;
+        let req = request.into_inner();
+        let description = req
+            .description
+            .map(types::NodeDescription::from)
+            .unwrap_or_default();
+        let (_, mut rx) = d
+            .open_session(&req.node_id, description)
+            .await
+            .map_err(to_status)?;
+        let stream = async_stream::stream! {
+            loop {
+                let current = rx.borrow_and_update().clone();
+                if let Some(a) = current {
+                    yield Ok(to_message(&a));
+                }
+                // The sender is dropped when the session is replaced, expires, or this
+                // manager stops leading: the stream ends and the agent reconnects.
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<pb::HeartbeatRequest>,
+    ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let d = self.leader()?;
+        let req = request.into_inner();
+        let period = d
+            .heartbeat(&req.node_id, &req.session_id)
+            .map_err(to_status)?;
+        Ok(Response::new(pb::HeartbeatResponse {
+            period_ms: period.as_millis() as u64,
+        }))
+    }
+
+    async fn update_task_status(
+        &self,
+        request: Request<pb::UpdateTaskStatusRequest>,
+    ) -> Result<Response<pb::UpdateTaskStatusResponse>, Status> {
+        let d = self.leader()?;
+        let req = request.into_inner();
+        let mut updates = Vec::with_capacity(req.updates.len());
+        for u in req.updates {
+            let status = types::TaskStatus::try_from(u.status.unwrap_or_default())
+                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            updates.push((u.task_id, status));
+        }
+        d.update_task_status(&req.node_id, &req.session_id, updates)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::UpdateTaskStatusResponse {}))
+    }
+}

@@ -1,0 +1,230 @@
+//! What each node is told, computed from the store: pure functions over a snapshot.
+
+use std::collections::BTreeMap;
+use store::Tables;
+use types::{
+    HealthState, MeshBackend, MeshService, NetworkView, NodePeer, NodeRole, NodeState, Task,
+    TaskEndpoint, TaskState,
+};
+
+/// A task the mesh may send traffic to: running, wanted running, addressed, and healthy when
+/// it has a health check.
+pub fn is_mesh_backend(task: &Task) -> bool {
+    let health_ok = match task.spec.container.healthcheck {
+        Some(ref hc) if !hc.test.is_empty() && hc.test[0] != "NONE" => {
+            task.status.health == HealthState::Healthy
+        }
+        _ => task.status.health != HealthState::Unhealthy,
+    };
+    task.status.state == TaskState::Running
+        && task.desired_state == TaskState::Running
+        && task.ingress_addr().is_some()
+        && health_ok
+}
+
+/// `10.0.0.1` of `10.0.0.1:2377` (node addresses are stored with the port of their API).
+pub fn host_of(addr: &str) -> &str {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => addr,
+    }
+}
+
+/// The data-plane view shared by every node.
+pub fn network_view(t: &Tables) -> NetworkView {
+    let peers = t
+        .nodes
+        .values()
+        .filter(|n| !n.ingress_addr.is_empty() && !n.status.addr.is_empty())
+        .map(|n| NodePeer {
+            node_id: n.id.clone(),
+            underlay_addr: host_of(&n.status.addr).to_string(),
+            ingress_addr: n.ingress_addr.clone(),
+        })
+        .collect();
+
+    let mut backends: BTreeMap<&str, Vec<MeshBackend>> = BTreeMap::new();
+    let mut endpoints = Vec::new();
+    for task in t.tasks.values() {
+        let Some(addr) = task.ingress_addr() else {
+            continue;
+        };
+        let live =
+            task.status.state >= TaskState::Assigned && task.status.state <= TaskState::Running;
+        if live && !task.node_id.is_empty() {
+            endpoints.push(TaskEndpoint {
+                task_id: task.id.clone(),
+                node_id: task.node_id.clone(),
+                addr: addr.to_string(),
+                mac: task.networks[0].mac.clone(),
+            });
+        }
+        if is_mesh_backend(task) {
+            backends
+                .entry(&task.service_id)
+                .or_default()
+                .push(MeshBackend {
+                    task_id: task.id.clone(),
+                    node_id: task.node_id.clone(),
+                    addr: addr.to_string(),
+                    healthy: true,
+                });
+        }
+    }
+
+    let services = t
+        .services
+        .values()
+        .filter(|s| !s.endpoint_ports.is_empty())
+        .map(|s| MeshService {
+            service_id: s.id.clone(),
+            service_name: s.spec.name.clone(),
+            ports: s.endpoint_ports.clone(),
+            backends: backends.remove(s.id.as_str()).unwrap_or_default(),
+        })
+        .collect();
+
+    NetworkView {
+        ingress: t.ingress().cloned(),
+        peers,
+        services,
+        endpoints,
+    }
+}
+
+/// The tasks a node must know about: placed on it and past scheduling.
+pub fn assignments(t: &Tables, node_id: &str) -> Vec<Task> {
+    t.tasks_on_node(node_id)
+        .filter(|task| task.status.state >= TaskState::Assigned)
+        .cloned()
+        .collect()
+}
+
+/// host:port of every manager, leader first, for agents to fail over.
+pub fn manager_addrs(t: &Tables) -> Vec<String> {
+    let mut managers: Vec<_> = t
+        .nodes
+        .values()
+        .filter(|n| n.role == NodeRole::Manager)
+        .filter_map(|n| n.manager_status.as_ref())
+        .filter(|m| !m.addr.is_empty())
+        .collect();
+    managers.sort_by_key(|m| (!m.leader, m.addr.clone()));
+    managers.into_iter().map(|m| m.addr.clone()).collect()
+}
+
+/// Nodes the store believes are up.
+pub fn ready_nodes(t: &Tables) -> Vec<String> {
+    t.nodes
+        .values()
+        .filter(|n| n.status.state == NodeState::Ready)
+        .map(|n| n.id.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::{NetworkAttachment, Node, PortConfig, Service};
+
+    fn task(id: &str, service: &str, node: &str, state: TaskState, addr: &str) -> Task {
+        let mut t = Task {
+            id: id.into(),
+            service_id: service.into(),
+            node_id: node.into(),
+            desired_state: TaskState::Running,
+            ..Default::default()
+        };
+        t.status.state = state;
+        if !addr.is_empty() {
+            t.networks.push(NetworkAttachment {
+                network_id: "ing".into(),
+                addr: addr.into(),
+                mac: "02:42:0a:ff:00:05".into(),
+            });
+        }
+        t
+    }
+
+    #[test]
+    fn backends_are_running_addressed_healthy_tasks_of_published_services() {
+        let mut t = Tables::default();
+        let mut web = Service {
+            id: "s1".into(),
+            ..Default::default()
+        };
+        web.endpoint_ports.push(PortConfig {
+            target_port: 80,
+            published_port: 8080,
+            ..Default::default()
+        });
+        t.services.insert("s1".into(), web);
+        t.services.insert(
+            "s2".into(),
+            Service {
+                id: "s2".into(),
+                ..Default::default()
+            },
+        );
+        t.tasks.insert(
+            "a".into(),
+            task("a", "s1", "n1", TaskState::Running, "10.255.0.5"),
+        );
+        t.tasks.insert(
+            "b".into(),
+            task("b", "s1", "n2", TaskState::Starting, "10.255.0.6"),
+        );
+        let mut leaving = task("c", "s1", "n2", TaskState::Running, "10.255.0.7");
+        leaving.desired_state = TaskState::Shutdown;
+        t.tasks.insert("c".into(), leaving);
+        let mut sick = task("d", "s1", "n3", TaskState::Running, "10.255.0.8");
+        sick.status.health = HealthState::Unhealthy;
+        t.tasks.insert("d".into(), sick);
+        t.tasks.insert(
+            "e".into(),
+            task("e", "s2", "n3", TaskState::Running, "10.255.0.9"),
+        );
+
+        let view = network_view(&t);
+        assert_eq!(
+            view.services.len(),
+            1,
+            "unpublished services are not in the mesh"
+        );
+        let addrs: Vec<_> = view.services[0]
+            .backends
+            .iter()
+            .map(|b| b.addr.as_str())
+            .collect();
+        assert_eq!(addrs, ["10.255.0.5"]);
+        // Every live addressed task is an overlay endpoint, published or not.
+        assert_eq!(view.endpoints.len(), 5);
+    }
+
+    #[test]
+    fn a_task_with_a_healthcheck_is_a_backend_only_when_healthy() {
+        let mut t = task("a", "s1", "n1", TaskState::Running, "10.255.0.5");
+        t.spec.container.healthcheck = Some(types::HealthCheck {
+            test: vec!["CMD".into(), "true".into()],
+            ..Default::default()
+        });
+        t.status.health = HealthState::Starting;
+        assert!(!is_mesh_backend(&t));
+        t.status.health = HealthState::Healthy;
+        assert!(is_mesh_backend(&t));
+    }
+
+    #[test]
+    fn assignments_skip_unscheduled_tasks() {
+        let mut t = Tables::default();
+        t.tasks
+            .insert("a".into(), task("a", "s", "n1", TaskState::Assigned, ""));
+        t.tasks
+            .insert("b".into(), task("b", "s", "n1", TaskState::Pending, ""));
+        t.tasks
+            .insert("c".into(), task("c", "s", "n2", TaskState::Running, ""));
+        let ids: Vec<_> = assignments(&t, "n1").into_iter().map(|t| t.id).collect();
+        assert_eq!(ids, ["a"]);
+        t.nodes.insert("n1".into(), Node::default());
+    }
+}
