@@ -319,6 +319,9 @@ start_containerd() {
 start_dockerd() {
     local n=$1 d pid
     d=$(node_dir "$n")
+    # dockerd refuses a pidfile whose PID still has a /proc entry, and a killed dockerd stays
+    # a zombie until init reaps it.
+    daemon_pid "$n" dockerd >/dev/null || rm -f "$d/dockerd.pid"
     pid=$(start_daemon "$n" dockerd dockerd \
         --config-file "$d/daemon.json" \
         --data-root "$d/docker" \
