@@ -20,3 +20,5 @@ pub use agent::{Agent, AgentConfig};
 pub use executor::Executor;
 pub use network::{NodeNetwork, RecordingNetwork};
 pub use test_executor::TestExecutor;
+#[cfg(test)]
+mod controller_tests;
