@@ -1,1 +1,36 @@
-//! network
+//! The node data plane: the ingress overlay and the routing mesh on one node.
+//!
+//! Tour:
+//! - [`dataplane`]: [`Dataplane`], what the agent drives: `apply(view)`, `attach_task`,
+//!   `detach_task`, `mesh_table`, `teardown`.
+//! - [`plan`]: pure derivation of this node's desired overlay and mesh from the leader's
+//!   `NetworkView`.
+//! - [`overlay`]: bridge + VXLAN through rtnetlink; [`fdb`]: the static FDB/neighbour entries
+//!   and their diff; [`links`]: small rtnetlink lookups.
+//! - [`plumbing`]: veth pairs into containers' namespaces; [`netns`]: running code inside
+//!   another namespace.
+//! - [`mesh`]: the routing-mesh backends (nftables, recording fake) and the pure ruleset
+//!   rendering; [`readback`]: the kernel's mesh table parsed back for diagnostics.
+//! - [`capabilities`], [`sysctl`], [`config`], [`mac`], [`error`].
+
+pub mod capabilities;
+pub mod config;
+pub mod dataplane;
+pub mod error;
+pub mod fdb;
+pub mod links;
+pub mod mac;
+pub mod mesh;
+pub mod netns;
+pub mod overlay;
+pub mod plan;
+pub mod plumbing;
+pub mod readback;
+pub mod sysctl;
+
+pub use config::{DataplaneConfig, MeshBackendKind};
+pub use dataplane::Dataplane;
+pub use error::DataplaneError;
+pub use mac::MacAddr;
+pub use mesh::MeshBackend;
+pub use readback::{MeshTable, VirtualService};

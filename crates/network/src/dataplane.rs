@@ -1,0 +1,243 @@
+//! `Dataplane`: the node's network module as the agent sees it. It turns each `NetworkView`
+//! into the overlay and the mesh (level-triggered, idempotent, cheap when nothing changed),
+//! plugs tasks in and out, and reads the mesh back from the kernel.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use rtnetlink::Handle;
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+use types::NetworkView;
+
+use crate::capabilities::{self, Capabilities};
+use crate::config::{DataplaneConfig, MeshBackendKind};
+use crate::error::{DataplaneError, Result};
+use crate::links;
+use crate::mac::MacAddr;
+use crate::mesh::nft_render::IngressMode;
+use crate::mesh::{MeshBackend, NftMesh};
+use crate::netns;
+use crate::overlay::{IngressOverlay, OverlayLinks};
+use crate::plan::{self, IngressPlan, OverlayPlan};
+use crate::plumbing::{self, ContainerSide, VethNames};
+use crate::readback::MeshTable;
+use crate::sysctl;
+
+pub struct Dataplane {
+    config: DataplaneConfig,
+    /// rtnetlink connection bound to the namespace `new` ran in.
+    handle: Handle,
+    overlay: IngressOverlay,
+    mesh: MeshBackend,
+    caps: Capabilities,
+    /// Missing capabilities and fallbacks, for `node inspect`.
+    warnings: Vec<String>,
+    /// One reconcile at a time; attach/detach need the overlay applied first.
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// What the last successful `apply` configured; `None` until the view has an ingress IP
+    /// for this node.
+    ingress: Option<IngressPlan>,
+    links: Option<OverlayLinks>,
+    /// Skip the kernel when the next view asks for exactly this again.
+    applied_overlay: Option<OverlayPlan>,
+    /// Tasks plugged in by this process.
+    tasks: BTreeMap<String, VethNames>,
+    sysctls_set: bool,
+}
+
+impl Dataplane {
+    /// Probes the kernel and picks the mesh backend. Must run inside a tokio runtime, in
+    /// the network namespace the data plane is to manage.
+    pub async fn new(config: DataplaneConfig) -> Result<Dataplane> {
+        config.validate()?;
+        let handle = netns::connect()?;
+        // The IPVS family only resolves when the kernel has IPVS.
+        let ipvs = false;
+        let (caps, mut warnings) = capabilities::detect(&handle, ipvs).await;
+        let mesh = match config.mesh_backend {
+            MeshBackendKind::Auto => MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat)),
+            MeshBackendKind::Nftables => MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat)),
+            MeshBackendKind::Ipvs => {
+                let w = "mesh backend ipvs requested but this kernel has no IPVS: using nftables"
+                    .to_string();
+                warn!("{w}");
+                warnings.push(w);
+                MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat))
+            }
+        };
+        info!(backend = mesh.name(), requested = ?config.mesh_backend, "routing mesh backend chosen");
+        Ok(Dataplane::assemble(config, handle, mesh, caps, warnings))
+    }
+
+    /// A data plane with a given mesh backend (e.g. `MeshBackend::Recording`) and no probing.
+    pub fn with_mesh(config: DataplaneConfig, mesh: MeshBackend) -> Result<Dataplane> {
+        config.validate()?;
+        let handle = netns::connect()?;
+        let caps = Capabilities {
+            vxlan: true,
+            nftables: true,
+            ipvs: false,
+        };
+        Ok(Dataplane::assemble(config, handle, mesh, caps, Vec::new()))
+    }
+
+    fn assemble(
+        config: DataplaneConfig,
+        handle: Handle,
+        mesh: MeshBackend,
+        caps: Capabilities,
+        warnings: Vec<String>,
+    ) -> Dataplane {
+        let overlay = IngressOverlay::new(
+            handle.clone(),
+            config.bridge_name.clone(),
+            config.vxlan_prefix.clone(),
+            config.underlay_addr,
+            config.underlay_dev.clone(),
+        );
+        Dataplane {
+            config,
+            handle,
+            overlay,
+            mesh,
+            caps,
+            warnings,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.mesh.name()
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    pub fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    /// Reconciles overlay and mesh with the view. Idempotent; when the view asks for what
+    /// was last applied, the kernel is not touched.
+    pub async fn apply(&self, view: &NetworkView) -> Result<()> {
+        let mut state = self.state.lock().await;
+        self.apply_locked(&mut state, view).await
+    }
+
+    /// Like `apply`, but re-reads and rewrites the kernel even if the view is unchanged:
+    /// for the periodic resync that repairs changes made behind our back.
+    pub async fn resync(&self, view: &NetworkView) -> Result<()> {
+        let mut state = self.state.lock().await;
+        state.applied_overlay = None;
+        self.mesh.forget().await;
+        self.apply_locked(&mut state, view).await
+    }
+
+    async fn apply_locked(&self, state: &mut State, view: &NetworkView) -> Result<()> {
+        let Some(overlay) = plan::overlay_plan(view, &self.config.node_id)? else {
+            // The allocator has not given this node an ingress IP yet: nothing to build.
+            return Ok(());
+        };
+        if !self.caps.vxlan {
+            return Err(DataplaneError::Unsupported("VXLAN".into()));
+        }
+        if state.applied_overlay.as_ref() != Some(&overlay) {
+            let links = self.overlay.reconcile(&overlay).await?;
+            state.links = Some(links);
+            state.ingress = Some(overlay.ingress.clone());
+            state.applied_overlay = Some(overlay.clone());
+        }
+        if !state.sysctls_set {
+            sysctl::ensure(sysctl::IP_FORWARD, "1")?;
+            sysctl::ensure(sysctl::ROUTE_LOCALNET, "1")?;
+            state.sysctls_set = true;
+        }
+        if !self.caps.nftables && matches!(self.mesh, MeshBackend::Nftables(_)) {
+            return Err(DataplaneError::Unsupported("nftables (`nft`)".into()));
+        }
+        let mesh = plan::mesh_plan(
+            view,
+            &self.config.node_id,
+            &self.config.bridge_name,
+            overlay.ingress.subnet,
+        )?;
+        self.mesh.program(&mesh).await?;
+        Ok(())
+    }
+
+    /// Plugs a task's container (any process in its netns: `pid`) into the ingress network.
+    pub async fn attach_task(
+        &self,
+        task_id: &str,
+        pid: u32,
+        addr: Ipv4Addr,
+        mac: MacAddr,
+    ) -> Result<()> {
+        let mut state = self.state.lock().await;
+        let (Some(ingress), Some(links)) = (state.ingress.clone(), state.links) else {
+            return Err(DataplaneError::NotReady(format!(
+                "task {task_id}: no ingress network applied on this node"
+            )));
+        };
+        if !ingress.subnet.contains(&addr) {
+            return Err(DataplaneError::InvalidInput(format!(
+                "task {task_id}: {addr} is outside the ingress subnet {}",
+                ingress.subnet
+            )));
+        }
+        let names = VethNames::for_task(&self.config.veth_prefix, task_id);
+        let side = ContainerSide {
+            pid,
+            addr,
+            prefix: ingress.subnet.prefix_len(),
+            mac,
+            mtu: ingress.mtu,
+            gateway: ingress.local_addr,
+        };
+        plumbing::attach(&self.handle, links.bridge, &names, side).await?;
+        info!(task = task_id, %addr, pid, veth = %names.host, "task attached");
+        state.tasks.insert(task_id.to_string(), names);
+        Ok(())
+    }
+
+    /// Unplugs a task; a task never attached (or already gone) is not an error.
+    pub async fn detach_task(&self, task_id: &str) -> Result<()> {
+        let mut state = self.state.lock().await;
+        let names = state
+            .tasks
+            .remove(task_id)
+            .unwrap_or_else(|| VethNames::for_task(&self.config.veth_prefix, task_id));
+        plumbing::detach(&self.handle, &names).await
+    }
+
+    /// The live routing-mesh table, read from the kernel.
+    pub async fn mesh_table(&self) -> Result<MeshTable> {
+        self.mesh.table().await
+    }
+
+    /// Removes everything this data plane created: mesh table, task veths, VXLAN, bridge.
+    pub async fn teardown(&self) -> Result<()> {
+        let mut state = self.state.lock().await;
+        self.mesh.remove().await?;
+        for names in std::mem::take(&mut state.tasks).values() {
+            plumbing::detach(&self.handle, names).await?;
+        }
+        // Veths of tasks attached before a restart are still enslaved to the bridge.
+        if let Some(bridge) = links::by_name(&self.handle, &self.config.bridge_name).await? {
+            for port in links::ports_of(&self.handle, bridge.header.index).await? {
+                links::delete(&self.handle, &port).await?;
+            }
+        }
+        let vni = state.ingress.as_ref().map(|i| i.vni);
+        self.overlay.teardown(vni).await?;
+        *state = State::default();
+        info!("data plane torn down");
+        Ok(())
+    }
+}

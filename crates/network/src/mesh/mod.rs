@@ -1,0 +1,77 @@
+//! The routing mesh: one trait-like enum over the backends that balance published ports.
+//! - `nft_render`: the pure ruleset rendering (both backends use nftables for matching,
+//!   marking and masquerading).
+//! - `nft`: the nftables backend (`numgen inc` DNAT maps), loaded with `nft -f -`.
+//! - `recording`: a fake that records plans, for tests without a kernel.
+
+pub mod nft;
+pub mod nft_render;
+pub mod recording;
+
+use crate::error::Result;
+use crate::plan::MeshPlan;
+use crate::readback::{self, MeshTable};
+
+pub use nft::NftMesh;
+pub use recording::RecordingMesh;
+
+/// The closed set of mesh backends.
+#[derive(Debug)]
+pub enum MeshBackend {
+    Nftables(NftMesh),
+    Recording(RecordingMesh),
+}
+
+impl MeshBackend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MeshBackend::Nftables(_) => "nftables",
+            MeshBackend::Recording(_) => "recording",
+        }
+    }
+
+    /// Programs the plan; returns whether the kernel was changed.
+    pub async fn program(&self, plan: &MeshPlan) -> Result<bool> {
+        match self {
+            MeshBackend::Nftables(m) => m.program(plan).await,
+            MeshBackend::Recording(m) => Ok(m.program(plan)),
+        }
+    }
+
+    /// Forgets what was loaded so the next `program` rewrites the kernel (periodic resync).
+    pub async fn forget(&self) {
+        if let MeshBackend::Nftables(m) = self {
+            m.forget().await;
+        }
+    }
+
+    /// The live table, read from the kernel.
+    pub async fn table(&self) -> Result<MeshTable> {
+        match self {
+            MeshBackend::Nftables(_) => {
+                let json = nft::list_table(true).await?;
+                let services = match &json {
+                    Some(j) => readback::parse_nft_json(j)?,
+                    None => Vec::new(),
+                };
+                let raw = nft::list_table(false).await?.unwrap_or_default();
+                Ok(MeshTable {
+                    backend: self.name().into(),
+                    services,
+                    raw,
+                })
+            }
+            MeshBackend::Recording(m) => Ok(m.table()),
+        }
+    }
+
+    pub async fn remove(&self) -> Result<()> {
+        match self {
+            MeshBackend::Nftables(m) => m.remove().await,
+            MeshBackend::Recording(m) => {
+                m.remove();
+                Ok(())
+            }
+        }
+    }
+}

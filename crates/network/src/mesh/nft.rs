@@ -1,0 +1,121 @@
+//! The nftables routing mesh: the rendered transaction is fed to `nft -f -` (one atomic
+//! transaction per change), and the table is read back with `nft -j list`.
+
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+use tokio::sync::Mutex;
+use tracing::info;
+
+use crate::error::{DataplaneError, Result};
+use crate::mesh::nft_render::{self, IngressMode, TABLE};
+use crate::plan::MeshPlan;
+
+/// Programs the table; remembers the last text it loaded so an unchanged plan costs nothing.
+#[derive(Debug)]
+pub struct NftMesh {
+    mode: IngressMode,
+    loaded: Mutex<Option<String>>,
+}
+
+impl NftMesh {
+    pub fn new(mode: IngressMode) -> NftMesh {
+        NftMesh {
+            mode,
+            loaded: Mutex::new(None),
+        }
+    }
+
+    /// Loads the plan; returns whether anything was sent to the kernel.
+    pub async fn program(&self, plan: &MeshPlan) -> Result<bool> {
+        let text = nft_render::render(plan, self.mode);
+        let mut loaded = self.loaded.lock().await;
+        if loaded.as_deref() == Some(text.as_str()) {
+            return Ok(false);
+        }
+        run_script(&text, "load mesh table").await?;
+        info!(ports = plan.ports.len(), "mesh table loaded");
+        *loaded = Some(text);
+        Ok(true)
+    }
+
+    /// Drops the cache so the next `program` reloads even an unchanged plan (resync).
+    pub async fn forget(&self) {
+        *self.loaded.lock().await = None;
+    }
+
+    pub async fn remove(&self) -> Result<()> {
+        run_script(&nft_render::render_delete(), "delete mesh table").await?;
+        self.forget().await;
+        Ok(())
+    }
+}
+
+/// Runs one `nft -f -` transaction.
+pub async fn run_script(script: &str, context: &str) -> Result<()> {
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(DataplaneError::io(
+            "run nft (is the nftables package installed?)",
+        ))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin
+        .write_all(script.as_bytes())
+        .await
+        .map_err(DataplaneError::io("write to nft"))?;
+    drop(stdin);
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(DataplaneError::io("wait for nft"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(DataplaneError::Nft {
+            context: context.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// `nft [-j] list table ip swarmd_mesh`; `None` when the table does not exist.
+pub async fn list_table(json: bool) -> Result<Option<String>> {
+    let mut cmd = Command::new("nft");
+    if json {
+        cmd.arg("-j");
+    }
+    let out = cmd
+        .args(["list", "table", "ip", TABLE])
+        .output()
+        .await
+        .map_err(DataplaneError::io(
+            "run nft (is the nftables package installed?)",
+        ))?;
+    if out.status.success() {
+        return Ok(Some(String::from_utf8_lossy(&out.stdout).into_owned()));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("No such file or directory") {
+        return Ok(None);
+    }
+    Err(DataplaneError::Nft {
+        context: "list mesh table".into(),
+        stderr: stderr.trim().to_string(),
+    })
+}
+
+/// Whether the `nft` binary runs at all.
+pub async fn available() -> bool {
+    Command::new("nft")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await
+        .is_ok_and(|s| s.success())
+}

@@ -1,0 +1,194 @@
+//! Renders the mesh plan as one `nft -f` transaction that replaces the table `ip swarmd_mesh`
+//! atomically ("add; delete; define" reloads repeatably, unlike `flush table`, which keeps
+//! map elements). Pure: the exact text is table-tested.
+
+use std::fmt::Write;
+
+use types::{PortProtocol, PublishMode};
+
+use crate::plan::{MeshPlan, MeshPort};
+
+/// The one nftables table swarmd owns on a node.
+pub const TABLE: &str = "swarmd_mesh";
+
+/// Conntrack mark of connections DNAT'ed by the routing mesh: they are masqueraded so the
+/// backend replies through the node that received the request.
+pub const CT_MARK_INGRESS: u32 = 0x5357_0001;
+/// Conntrack mark of host-mode connections: never masqueraded (the task sees the client's IP),
+/// except when they originate from the node's own loopback.
+pub const CT_MARK_HOST: u32 = 0x5357_0002;
+
+/// Packet marks handed to IPVS fwmark services: base | udp bit | port, stable per port so a
+/// change to one service never renumbers another.
+pub const FWMARK_BASE: u32 = 0x5700_0000;
+const FWMARK_UDP_BIT: u32 = 0x0001_0000;
+const FWMARK_MASK: u32 = 0xfffe_0000;
+
+/// How ingress-published ports are balanced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngressMode {
+    /// nftables does the balancing: `dnat to numgen inc mod N map {…}`.
+    Dnat,
+    /// nftables only marks; IPVS fwmark services balance.
+    Fwmark,
+}
+
+/// The fwmark IPVS uses for a published port.
+pub fn fwmark(protocol: PortProtocol, port: u16) -> u32 {
+    let udp = match protocol {
+        PortProtocol::Tcp => 0,
+        PortProtocol::Udp => FWMARK_UDP_BIT,
+    };
+    FWMARK_BASE | udp | u32::from(port)
+}
+
+/// The full transaction text for `nft -f -`.
+pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
+    let mut nat = String::new();
+    let mut marks = String::new();
+    let mut rejects = String::new();
+    for port in &plan.ports {
+        let matcher = format!(
+            "fib daddr type local {} dport {}",
+            port.protocol.as_str(),
+            port.published
+        );
+        let comment = comment(&port.service_name);
+        if port.backends.is_empty() {
+            let reject = match port.protocol {
+                PortProtocol::Tcp => "reject with tcp reset",
+                PortProtocol::Udp => "reject",
+            };
+            writeln!(rejects, "\t\t{matcher} {reject}{comment}").unwrap();
+        } else if port.mode == PublishMode::Ingress && mode == IngressMode::Fwmark {
+            let mark = fwmark(port.protocol, port.published);
+            writeln!(marks, "\t\t{matcher} meta mark set {mark:#010x}{comment}").unwrap();
+        } else {
+            let ct = match port.mode {
+                PublishMode::Ingress => CT_MARK_INGRESS,
+                PublishMode::Host => CT_MARK_HOST,
+            };
+            let dnat = dnat_map(port);
+            writeln!(nat, "\t\t{matcher} ct mark set {ct:#010x} {dnat}{comment}").unwrap();
+        }
+    }
+
+    let bridge = &plan.bridge;
+    let subnet = plan.subnet;
+    let mut out = String::new();
+    writeln!(out, "table ip {TABLE} {{}}").unwrap();
+    writeln!(out, "delete table ip {TABLE}").unwrap();
+    writeln!(out, "table ip {TABLE} {{").unwrap();
+    chain(
+        &mut out,
+        "prerouting",
+        "type nat hook prerouting priority dstnat",
+        &nat,
+    );
+    // Locally originated traffic (curl localhost:P on the node) only meets the output hook.
+    chain(
+        &mut out,
+        "output",
+        "type nat hook output priority -100",
+        &nat,
+    );
+    if mode == IngressMode::Fwmark {
+        chain(
+            &mut out,
+            "mark_prerouting",
+            "type filter hook prerouting priority mangle",
+            &marks,
+        );
+        // `type route` so the kernel re-routes a packet whose mark changed.
+        chain(
+            &mut out,
+            "mark_output",
+            "type route hook output priority mangle",
+            &marks,
+        );
+    }
+    chain(
+        &mut out,
+        "input",
+        "type filter hook input priority filter",
+        &rejects,
+    );
+    let mut post = String::new();
+    if mode == IngressMode::Fwmark {
+        writeln!(
+            post,
+            "\t\toifname \"{bridge}\" meta mark & {FWMARK_MASK:#010x} == {FWMARK_BASE:#010x} masquerade"
+        )
+        .unwrap();
+    }
+    writeln!(
+        post,
+        "\t\toifname \"{bridge}\" ct mark {CT_MARK_INGRESS:#010x} masquerade"
+    )
+    .unwrap();
+    // 127.0.0.1 cannot be a source on the bridge: localhost:P must be masqueraded in any mode.
+    writeln!(
+        post,
+        "\t\toifname \"{bridge}\" ip saddr 127.0.0.0/8 ct status dnat masquerade"
+    )
+    .unwrap();
+    // Tasks' own egress leaves with the node's address, like Docker's bridge networks.
+    writeln!(
+        post,
+        "\t\toifname != \"{bridge}\" ip saddr {subnet} masquerade"
+    )
+    .unwrap();
+    chain(
+        &mut out,
+        "postrouting",
+        "type nat hook postrouting priority srcnat",
+        &post,
+    );
+    writeln!(out, "}}").unwrap();
+    out
+}
+
+/// The transaction that removes the table (teardown); succeeds whether or not it exists.
+pub fn render_delete() -> String {
+    format!("table ip {TABLE} {{}}\ndelete table ip {TABLE}\n")
+}
+
+fn chain(out: &mut String, name: &str, hook: &str, rules: &str) {
+    writeln!(out, "\tchain {name} {{").unwrap();
+    writeln!(out, "\t\t{hook}; policy accept;").unwrap();
+    out.push_str(rules);
+    writeln!(out, "\t}}").unwrap();
+}
+
+fn dnat_map(port: &MeshPort) -> String {
+    let elements: Vec<String> = port
+        .backends
+        .iter()
+        .enumerate()
+        .map(|(i, b)| format!("{i} : {} . {}", b.ip(), b.port()))
+        .collect();
+    format!(
+        "dnat ip to numgen inc mod {} map {{ {} }}",
+        port.backends.len(),
+        elements.join(", ")
+    )
+}
+
+/// Service names label rules so the kernel read-back can name them; only characters that
+/// need no quoting rules in nft are kept.
+fn comment(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(100)
+        .collect();
+    if clean.is_empty() {
+        String::new()
+    } else {
+        format!(" comment \"{clean}\"")
+    }
+}
+
+#[cfg(test)]
+#[path = "nft_render_tests.rs"]
+mod tests;
