@@ -142,7 +142,7 @@ alive() {
 # ours PID: alive and its command line names the lab dir (guards against PID reuse).
 ours() {
     alive "$1" || return 1
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$LAB_DIR/"
+    tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF -- "$LAB_DIR/"
 }
 
 # daemon_pid NODE NAME: the PID of the node's daemon if it runs, else nothing (status 1).
@@ -206,7 +206,7 @@ lab_pids() {
             link=$(readlink "$f/ns/net" 2>/dev/null) || continue
             [[ -n ${want[$link]:-} ]] && { seen[$p]=1; continue; }
         fi
-        argv0=$(tr '\0' '\n' <"$f/cmdline" 2>/dev/null | head -n1) || continue
+        argv0=$(tr '\0' '\n' 2>/dev/null <"$f/cmdline" | head -n1) || continue
         argv0=${argv0##*/}
         [[ -n $argv0 && $DAEMONS == *" $argv0 "* ]] && ours "$p" && seen[$p]=1
     done
@@ -352,17 +352,25 @@ engines_up() {
     done
 }
 
+# load_images NODE...: runs the image build script against every NODE's engine, in parallel.
 load_images() {
-    local n f
+    local n f broken=()
+    local -A job=()
     [[ -x $IMAGES_SCRIPT ]] ||
         die "image build script $IMAGES_SCRIPT is missing (set SWARMD_LAB_IMAGES_SCRIPT or use 'up --no-images')"
     for n in "$@"; do
-        f=$(logfile "$n" images)
-        if ! DOCKER_HOST="unix://$(docker_sock "$n")" "$IMAGES_SCRIPT" >"$f" 2>&1; then
-            tail -n 20 "$f" >&2 || true
-            die "building the test images into $n's engine failed (see $f)"
-        fi
+        DOCKER_HOST="unix://$(docker_sock "$n")" "$IMAGES_SCRIPT" >"$(logfile "$n" images)" 2>&1 &
+        job[$n]=$!
     done
+    for n in "$@"; do
+        wait "${job[$n]}" || broken+=("$n")
+    done
+    for n in "${broken[@]}"; do
+        f=$(logfile "$n" images)
+        log "image build for $n failed; last lines of $f:"
+        tail -n 20 "$f" >&2 || true
+    done
+    ((${#broken[@]} == 0)) || die "building the test images failed on: ${broken[*]} (see $LAB_DIR/NODE/images.log)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -582,6 +590,7 @@ cmd_up() {
     lab_down
     mkdir -p "$LAB_DIR"
     touch "$LAB_DIR/$MARKER"
+    trap 'up_failed $?' EXIT
     [[ -e /run/containerd ]] || touch "$LAB_DIR/$RUN_CONTAINERD_MARKER"
     for n in "${NODES[@]}"; do write_engine_config "$n"; done
     mkdir -p "$(node_dir client)"
@@ -597,8 +606,14 @@ cmd_up() {
         log "swarmd: manager at $MANAGER_ADDR, then worker1, worker2"
         swarm_up
     fi
+    trap - EXIT
     log "up in $((SECONDS - t0))s"
     summary "$with_swarmd"
+}
+
+up_failed() {
+    (($1 == 0)) && return
+    log "up failed: the partial lab is left for inspection (logs: $LAB_DIR/NODE/*.log); 'lab.sh down' removes it"
 }
 
 summary() {
