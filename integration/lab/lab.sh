@@ -748,7 +748,7 @@ cmd_logs() {
     local f
     f=$(logfile "$1" "${2:-swarmd}")
     [[ -r $f ]] || die "no log $f"
-    tail -n "${LINES_TO_SHOW:-50}" "$f"
+    tail -n 50 "$f"
 }
 
 cmd_kill() {
