@@ -210,6 +210,19 @@ lab_pids() {
         argv0=${argv0##*/}
         [[ -n $argv0 && $DAEMONS == *" $argv0 "* ]] && ours "$p" && seen[$p]=1
     done
+    # Their descendants too: a container whose engine crashed lives on under its shim, and a
+    # container started with a cgroup parent of its own is in no lab cgroup.
+    local -A children=()
+    local pid ppid grew=1
+    while read -r pid ppid; do children[$ppid]+=" $pid"; done < <(ps -e -o pid= -o ppid=)
+    while ((grew)); do
+        grew=0
+        for p in "${!seen[@]}"; do
+            for pid in ${children[$p]:-}; do
+                [[ -n ${seen[$pid]:-} ]] || { seen[$pid]=1; grew=1; }
+            done
+        done
+    done
     for p in "${!seen[@]}"; do
         [[ $self_chain == *" $p "* ]] && continue
         alive "$p" && echo "$p"
