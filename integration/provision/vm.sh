@@ -59,6 +59,20 @@ for name in swarmd swarmctl; do
 done
 
 say "docker engine and test images"
+# The same engine settings as the local lab's: swarmd plumbs task networking itself
+# (containers run with NetworkMode=none), and Docker's iptables rules (FORWARD policy DROP)
+# would drop the routing mesh's forwarded traffic.
+install -d -m 0755 /etc/docker
+engine_config='{ "iptables": false, "ip6tables": false, "bridge": "none" }'
+if [[ ! -f /etc/docker/daemon.json || $(</etc/docker/daemon.json) != "$engine_config" ]]; then
+    [[ -f /etc/docker/daemon.json ]] && cp /etc/docker/daemon.json /etc/docker/daemon.json.before-swarmd
+    echo "$engine_config" >/etc/docker/daemon.json
+    systemctl daemon-reload
+    systemctl restart docker.service 2>/dev/null || true # not running yet on a fresh VM
+    # Undo what the package's first start with the defaults left behind.
+    if command -v iptables >/dev/null; then iptables -P FORWARD ACCEPT; fi
+    ip link del docker0 2>/dev/null || true
+fi
 systemctl enable --now containerd.service docker.service
 for _ in $(seq 1 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
 docker info >/dev/null 2>&1 || die "the VM's docker engine does not answer (journalctl -u docker)"
