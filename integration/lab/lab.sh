@@ -120,12 +120,12 @@ bin() {
     die "no $name binary in $TARGET_DIR/release or $TARGET_DIR/debug: build it with 'cargo build --release' (or set $2)"
 }
 
-# Socket paths are limited to 108 bytes; the longest one the lab makes is the dockerd-created
-# containerd shim/libnetwork path under run/, so keep the lab dir short.
+# A unix socket path has at most 107 bytes; the longest the lab makes is dockerd's
+# LAB_DIR/worker1/run/docker/libnetwork/<12 hex>.sock, 48 bytes past the lab dir.
 check_lab_dir() {
     [[ $LAB_DIR == /?*/?* && $LAB_DIR != */ && $LAB_DIR != *..* ]] ||
         die "SWARMD_LAB_DIR must be an absolute path at least two levels below / (got '$LAB_DIR')"
-    ((${#LAB_DIR} <= 60)) || die "SWARMD_LAB_DIR=$LAB_DIR is too long for unix socket paths (max 60 chars)"
+    ((${#LAB_DIR} <= 58)) || die "SWARMD_LAB_DIR=$LAB_DIR is too long for unix socket paths (max 58 chars)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -642,6 +642,7 @@ summary() {
     done
     echo
     if (($1)); then
+        echo "swarmd $(bin swarmd SWARMD_BIN), mesh backend $MESH_BACKEND"
         "$(bin swarmctl SWARMCTL_BIN)" --socket "$(swarmd_sock manager)" node ls || true
         echo
     fi
