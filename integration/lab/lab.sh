@@ -389,49 +389,56 @@ load_images() {
 # ---------------------------------------------------------------------------------------------
 # swarmd
 
-swarmd_args() {
-    local n=$1 addr=${IP[$1]}:$SWARM_PORT
-    printf '%s\n' --state-dir "$(swarmd_dir "$n")" --hostname "$n" \
-        --listen-addr "$addr" --advertise-addr "$addr" \
-        --docker-host "unix://$(docker_sock "$n")" --mesh-backend "$MESH_BACKEND"
-    if [[ $n != manager ]]; then
-        [[ -s $LAB_DIR/worker-token ]] || die "no worker token in $LAB_DIR/worker-token: is the manager up?"
-        printf '%s\n' --join-addr "$MANAGER_ADDR" --join-token "$(<"$LAB_DIR/worker-token")"
-    fi
-}
-
 start_swarmd() {
-    local n=$1 swarmd swarmctl pid args
+    local n=$1 swarmd swarmctl pid addr=${IP[$1]}:$SWARM_PORT args
     swarmd=$(bin swarmd SWARMD_BIN)
     swarmctl=$(bin swarmctl SWARMCTL_BIN)
+    args=(--state-dir "$(swarmd_dir "$n")" --hostname "$n"
+        --listen-addr "$addr" --advertise-addr "$addr"
+        --docker-host "unix://$(docker_sock "$n")" --mesh-backend "$MESH_BACKEND")
+    if [[ $n != manager ]]; then
+        [[ -s $LAB_DIR/worker-token ]] || die "no worker token in $LAB_DIR/worker-token: is the manager up?"
+        args+=(--join-addr "$MANAGER_ADDR" --join-token "$(<"$LAB_DIR/worker-token")")
+    fi
     mkdir -p "$(swarmd_dir "$n")"
-    mapfile -t args < <(swarmd_args "$n")
-    ((${#args[@]} > 0)) || die "could not build swarmd's flags for $n"
     rm -f "$(swarmd_sock "$n")" # a crashed swarmd leaves it behind
     pid=$(start_daemon "$n" swarmd "$swarmd" "${args[@]}")
     echo "$pid" >"$(pidfile "$n" swarmd)"
     if [[ $n == manager ]]; then
         wait_until "swarmd on $n" 30 "$pid" "$(logfile "$n" swarmd)" \
             "$swarmctl" --socket "$(swarmd_sock "$n")" node ls
-    else
-        # Workers serve no cluster reads: their socket is the sign of life; Ready comes later.
-        wait_until "swarmd on $n" 30 "$pid" "$(logfile "$n" swarmd)" test -S "$(swarmd_sock "$n")"
     fi
+    # A worker's sign of life is its node turning Ready on the manager (wait_ready).
 }
 
-ready_nodes() {
-    "$(bin swarmctl SWARMCTL_BIN)" --socket "$(swarmd_sock manager)" node ls 2>/dev/null |
-        grep -ciw ready || true
+node_list() { "$(bin swarmctl SWARMCTL_BIN)" --socket "$(swarmd_sock manager)" node ls 2>/dev/null; }
+
+# ready_count NODE...: how many of NODEs the manager lists as Ready.
+ready_count() {
+    local list n count=0
+    list=$(node_list) || true
+    for n in "$@"; do
+        grep -w -- "$n" <<<"$list" | grep -qiw ready && count=$((count + 1))
+    done
+    echo "$count"
 }
 
-wait_cluster_ready() {
-    local deadline=$((SECONDS + READY_TIMEOUT)) ready=0
+# wait_ready NODE...: until the manager lists every NODE as Ready; fails early when one of their
+# swarmds exits.
+wait_ready() {
+    local deadline=$((SECONDS + READY_TIMEOUT)) ready n
     while :; do
-        ready=$(ready_nodes)
-        ((ready >= ${#NODES[@]})) && return 0
+        ready=$(ready_count "$@")
+        ((ready == $#)) && return 0
+        for n in "$@"; do
+            daemon_pid "$n" swarmd >/dev/null && continue
+            log "swarmd on $n is not running; last lines of $(logfile "$n" swarmd):"
+            tail -n 20 "$(logfile "$n" swarmd)" >&2 || true
+            die "swarmd on $n exited before it was Ready (see $(logfile "$n" swarmd))"
+        done
         if ((SECONDS >= deadline)); then
-            "$(bin swarmctl SWARMCTL_BIN)" --socket "$(swarmd_sock manager)" node ls >&2 || true
-            die "only $ready of ${#NODES[@]} nodes Ready after ${READY_TIMEOUT}s (see $LAB_DIR/*/swarmd.log; SWARMD_LAB_READY_TIMEOUT raises the wait)"
+            node_list >&2 || true
+            die "only $ready of $# nodes ($*) Ready after ${READY_TIMEOUT}s (see $LAB_DIR/NODE/swarmd.log; SWARMD_LAB_READY_TIMEOUT raises the wait)"
         fi
         sleep 0.2
     done
@@ -447,7 +454,7 @@ swarm_up() {
     for n in "${NODES[@]}"; do
         [[ $n == manager ]] || start_swarmd "$n"
     done
-    wait_cluster_ready
+    wait_ready "${NODES[@]}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -714,8 +721,8 @@ cmd_check() {
         done
     done
     if daemon_pid manager swarmd >/dev/null; then
-        n=$(ready_nodes)
-        if ((n >= ${#NODES[@]})); then echo "ok   swarmd: $n nodes Ready"; else
+        n=$(ready_count "${NODES[@]}")
+        if ((n == ${#NODES[@]})); then echo "ok   swarmd: $n nodes Ready"; else
             echo "FAIL swarmd: $n of ${#NODES[@]} nodes Ready"
             failed=1
         fi
@@ -789,7 +796,12 @@ cmd_restart() {
     done
     engines_up "$n"
     start_swarmd "$n"
-    log "restarted $n"
+    if daemon_pid manager swarmd >/dev/null; then
+        wait_ready "$n"
+        log "restarted $n; it is Ready"
+    else
+        log "restarted $n (the manager's swarmd is not running: not waiting for Ready)"
+    fi
 }
 
 cmd_link() {
