@@ -6,13 +6,14 @@
 //! - [`store`]: [`Store`], the handle components use: local reads, writes through a [`Proposer`]
 //! - [`proposer`]: the seam between the store and consensus; [`LocalProposer`] for tests
 //! - [`lookup`]: ID / prefix / name resolution as docker does it
-//! - `raft`: openraft on redb, and the gRPC transport between managers
+//! - [`raft`]: openraft on redb, and the gRPC transport between managers
 
 pub mod action;
 pub mod error;
 pub mod lookup;
 pub mod memory;
 pub mod proposer;
+pub mod raft;
 pub mod store;
 pub mod tables;
 
@@ -21,5 +22,6 @@ pub use error::StoreError;
 pub use lookup::LookupError;
 pub use memory::{EventBatch, MemoryStore};
 pub use proposer::{LocalProposer, Proposer};
+pub use raft::{RaftConfig, RaftNode, RaftNodeError};
 pub use store::{Store, Tx};
 pub use tables::Tables;

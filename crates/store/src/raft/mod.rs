@@ -1,0 +1,75 @@
+//! The store replicated between managers with openraft, durable in redb.
+//!
+//! - [`config`]: [`RaftConfig`], timings and snapshot policy, checked by `validate()`
+//! - [`db`]: the one redb file (`DIR/raft.redb`) and its tables
+//! - [`log_store`]: the Raft log, vote and committed index ([`LogStore`])
+//! - [`state_machine`]: applies committed writes to the shared [`MemoryStore`](crate::MemoryStore);
+//!   builds, stores and installs snapshots ([`StateMachine`])
+//! - `core`: what the node, the service and the proposer share; routing to the leader
+//! - [`wire`]: what travels inside `RaftBytes` between managers
+//! - [`network`]: the client side of the transport (tonic channels to peers)
+//! - [`service`]: the server side, [`RaftService`], to add to a manager's gRPC server
+//! - [`peers`]: when each peer was last heard from (the "Reachable" of `node ls`)
+//! - [`proposer`]: [`RaftProposer`], the [`Proposer`](crate::Proposer) that commits through Raft
+//! - [`node`]: [`RaftNode`], the handle the daemon holds: start, membership, leadership, shutdown
+//! - [`membership`]: adding and removing managers, on the leader
+//! - [`error`]: what can go wrong running a node, [`RaftNodeError`]
+
+pub mod config;
+mod core;
+pub mod db;
+pub mod error;
+pub mod log_store;
+pub mod membership;
+pub mod network;
+pub mod node;
+pub mod peers;
+pub mod proposer;
+pub mod service;
+pub mod state_machine;
+pub mod wire;
+
+use std::io::Cursor;
+
+use serde::{Deserialize, Serialize};
+
+use crate::action::StoreAction;
+use crate::error::StoreError;
+
+pub use config::RaftConfig;
+pub use error::RaftNodeError;
+pub use log_store::LogStore;
+pub use membership::Member;
+pub use node::{Leadership, RaftNode};
+pub use peers::Reachability;
+pub use proposer::RaftProposer;
+pub use service::{serve, RaftService};
+pub use state_machine::StateMachine;
+
+/// A manager's Raft ID.
+pub type NodeId = u64;
+
+/// What the cluster knows about a manager: where its gRPC server listens (`host:port`).
+pub type ManagerNode = openraft::BasicNode;
+
+/// One replicated write: the store actions committed (and applied) together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request(pub Vec<StoreAction>);
+
+/// The outcome of applying a write. A failed check (version conflict, duplicate) is an
+/// answer to the writer, not a failure of consensus: the entry stays committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response(pub Result<(), StoreError>);
+
+openraft::declare_raft_types!(
+    /// openraft's types for the swarm store.
+    pub TypeConfig:
+        D = Request,
+        R = Response,
+        NodeId = NodeId,
+        Node = ManagerNode,
+        SnapshotData = Cursor<Vec<u8>>,
+);
+
+/// The openraft instance of a manager.
+pub type Raft = openraft::Raft<TypeConfig>;
