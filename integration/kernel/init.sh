@@ -145,4 +145,7 @@ step "flush"
 ipvs_probe flush || fail "flush"
 [ "$(ipvsadm -L -n | grep -cE '^(TCP|UDP|FWM)')" -eq 0 ] || fail "ipvsadm still lists services after flush"
 
+step "scale (timings are TCG-emulated, so only indicative)"
+ipvs_probe bench 1000 || fail "bench"
+
 finish "IPVS-KERNEL-TEST: PASS"

@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use futures::StreamExt;
+use futures::{stream, StreamExt, TryStreamExt};
 use genetlink::GenetlinkHandle;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use netlink_packet_generic::GenlMessage;
@@ -14,6 +14,11 @@ use super::error::IpvsError;
 use super::message::{IpvsAttr, IpvsCmd, IpvsMessage};
 use super::service::{Service, ServiceId};
 use super::sync::{plan_fwmark_sync, IpvsChange};
+
+/// Requests kept in flight at once on the socket when many are independent
+/// (bulk reconcile, snapshot): hides the per-request round trip without
+/// flooding the socket's receive buffer with replies.
+const PIPELINE: usize = 32;
 
 /// A connection to the kernel's IPVS. Cheap to clone; clones share the
 /// socket. Every call reads or writes the kernel directly: nothing is cached
@@ -76,13 +81,17 @@ impl IpvsHandle {
     }
 
     /// Every service with its destinations, as the kernel has them now.
+    /// The per-service destination dumps are pipelined on the socket.
     pub async fn snapshot(&self) -> Result<Vec<(Service, Vec<Destination>)>, IpvsError> {
-        let mut table = Vec::new();
-        for service in self.list_services().await? {
-            let dests = self.list_dests(&service.id).await?;
-            table.push((service, dests));
-        }
-        Ok(table)
+        let services = self.list_services().await?;
+        stream::iter(services)
+            .map(|service| async move {
+                let dests = self.list_dests(&service.id).await?;
+                Ok((service, dests))
+            })
+            .buffered(PIPELINE)
+            .try_collect()
+            .await
     }
 
     /// Creates a service (EEXIST if it exists).
@@ -159,21 +168,33 @@ impl IpvsHandle {
     ) -> Result<Vec<IpvsChange>, IpvsError> {
         let current = self.snapshot().await?;
         let plan = plan_fwmark_sync(&current, desired);
-        for change in &plan {
-            let result = match change {
-                IpvsChange::AddService(service) => self.add_service(service).await,
-                IpvsChange::UpdateService(service) => self.update_service(service).await,
-                IpvsChange::DelService(id) => self.del_service(id).await,
-                IpvsChange::AddDest(id, dest) => self.add_dest(id, dest).await,
-                IpvsChange::UpdateDest(id, dest) => self.update_dest(id, dest).await,
-                IpvsChange::DelDest(id, addr) => self.del_dest(id, *addr).await,
-            };
-            match result {
-                Err(err) if change.already_done(&err) => {}
-                other => other?,
-            }
+        // The plan is ordered in phases (services, then new destinations...);
+        // changes within a phase are independent, so they are pipelined.
+        for phase in plan.chunk_by(|a, b| a.phase() == b.phase()) {
+            stream::iter(phase)
+                .map(|change| self.apply(change))
+                .buffer_unordered(PIPELINE)
+                .try_collect::<()>()
+                .await?;
         }
         Ok(plan)
+    }
+
+    /// Applies one planned change; a race already settled by another writer
+    /// counts as success.
+    async fn apply(&self, change: &IpvsChange) -> Result<(), IpvsError> {
+        let result = match change {
+            IpvsChange::AddService(service) => self.add_service(service).await,
+            IpvsChange::UpdateService(service) => self.update_service(service).await,
+            IpvsChange::DelService(id) => self.del_service(id).await,
+            IpvsChange::AddDest(id, dest) => self.add_dest(id, dest).await,
+            IpvsChange::UpdateDest(id, dest) => self.update_dest(id, dest).await,
+            IpvsChange::DelDest(id, addr) => self.del_dest(id, *addr).await,
+        };
+        match result {
+            Err(err) if change.already_done(&err) => Ok(()),
+            other => other,
+        }
     }
 
     async fn write_service(

@@ -30,6 +30,20 @@ pub enum IpvsChange {
     DelDest(ServiceId, SocketAddr),
 }
 
+impl IpvsChange {
+    /// Position of the change's step in a plan (see [`plan_fwmark_sync`]);
+    /// changes of one phase are independent of each other.
+    pub(super) fn phase(&self) -> u8 {
+        match self {
+            Self::AddService(_) | Self::UpdateService(_) => 0,
+            Self::AddDest(..) => 1,
+            Self::UpdateDest(..) => 2,
+            Self::DelDest(..) => 3,
+            Self::DelService(_) => 4,
+        }
+    }
+}
+
 /// Plans the changes that turn `current` (the kernel's services with their
 /// destinations) into `desired`. Only IPv4 fwmark services are managed;
 /// duplicate marks in `desired` are merged, duplicate backends collapse.
@@ -239,6 +253,24 @@ mod tests {
                 IpvsChange::DelService(fwm(9)),
             ]
         );
+    }
+
+    #[test]
+    fn plans_are_grouped_in_non_decreasing_phases() {
+        let current = vec![
+            (
+                kernel_service(1, "wlc"),
+                vec![masq("10.0.0.2:80"), masq("10.0.0.3:80")],
+            ),
+            (kernel_service(2, "rr"), vec![]),
+        ];
+        let desired = vec![
+            (1, vec![(ip("10.0.0.3"), 80), (ip("10.0.0.4"), 80)]),
+            (3, vec![(ip("10.0.0.5"), 80)]),
+        ];
+        let plan = plan_fwmark_sync(&current, &desired);
+        let phases: Vec<u8> = plan.iter().map(IpvsChange::phase).collect();
+        assert_eq!(phases, vec![0, 0, 1, 1, 3, 4]);
     }
 
     #[test]
