@@ -1,0 +1,85 @@
+//! Three lab nodes running the data plane, a client namespace, and tasks with responders.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use types::{NetworkView, PortConfig};
+
+use super::http;
+use super::view::{self, LabTask};
+use super::{Lab, NodeHandle};
+
+/// Port every lab task's responder listens on.
+pub const TASK_PORT: u16 = 80;
+
+pub struct Cluster {
+    /// Dropped first: nodes tear their data plane down before the namespaces go.
+    pub nodes: Vec<NodeHandle>,
+    pub client_ns: String,
+    pub client_ip: Ipv4Addr,
+    pub tasks: Vec<LabTask>,
+    pub lab: Lab,
+}
+
+impl Cluster {
+    pub fn new(tag: &str, n_nodes: usize) -> Cluster {
+        let mut lab = Lab::new(tag);
+        let mut nodes = Vec::new();
+        for i in 0..n_nodes {
+            let what = format!("n{i}");
+            let ip = lab.add_underlay_ns(&what);
+            nodes.push(NodeHandle::start(
+                &format!("node-{i}"),
+                &lab.ns_path(&what),
+                ip,
+            ));
+        }
+        let client_ip = lab.add_underlay_ns("cl");
+        let client_ns = lab.ns_path("cl");
+        let c = Cluster {
+            nodes,
+            client_ns,
+            client_ip,
+            tasks: Vec::new(),
+            lab,
+        };
+        c.apply(&[]);
+        c
+    }
+
+    /// Applies the view with these services on every node.
+    pub fn apply(&self, services: &[(&str, Vec<PortConfig>, Vec<&LabTask>)]) {
+        let v = self.view(services);
+        for n in &self.nodes {
+            n.apply(&v)
+                .unwrap_or_else(|e| panic!("apply on {}: {e}", n.node_id));
+        }
+    }
+
+    pub fn view(&self, services: &[(&str, Vec<PortConfig>, Vec<&LabTask>)]) -> NetworkView {
+        let nodes: Vec<&NodeHandle> = self.nodes.iter().collect();
+        let tasks: Vec<&LabTask> = self.tasks.iter().collect();
+        view::view(&nodes, services, &tasks)
+    }
+
+    /// A task on node `node`, with IP 10.255.1.<host> and a responder named `name`.
+    pub fn add_task(&mut self, name: &str, node: usize, host: u8) -> LabTask {
+        let pid = self.lab.add_task_ns(name);
+        let addr = Ipv4Addr::new(10, 255, 1, host);
+        let task_id = format!("task{name}");
+        self.nodes[node]
+            .attach(&task_id, pid, addr)
+            .unwrap_or_else(|e| panic!("attach {name}: {e}"));
+        http::serve(&self.lab.ns_path(name), TASK_PORT, name);
+        let t = LabTask {
+            task_id,
+            node_id: self.nodes[node].node_id.clone(),
+            addr,
+        };
+        self.tasks.push(t.clone());
+        t
+    }
+
+    pub fn node_addr(&self, node: usize, port: u16) -> SocketAddr {
+        SocketAddr::from((self.nodes[node].underlay, port))
+    }
+}
