@@ -9,7 +9,7 @@
 # IPVS, programmed only through network::ipvs (ipvs_probe):
 #   TCP 10.1.0.100:80 rr  -> 10.1.1.2:8080, 10.1.2.2:8080 (MASQ)
 #   FWM 256 rr            -> same backends; nftables marks local tcp dport 8081
-#                            with 256, like the routing mesh does.
+#                            with 256 and masquerades it, like the routing mesh.
 
 /bin/busybox --install -s /bin
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -127,6 +127,25 @@ expect_round_robin "client ns -> TCP VIP" "$(fetch cl http://10.1.0.100/ 6)" 6
 expect_round_robin "node itself -> TCP VIP" "$(fetch - http://10.1.0.100/ 6)" 6
 expect_round_robin "client ns -> fwmark 256 (tcp 8081)" "$(fetch cl http://10.1.3.1:8081/ 6)" 6
 expect_round_robin "node itself -> fwmark 256 (tcp 8081)" "$(fetch - http://10.1.3.1:8081/ 6)" 6
+
+step "mesh recipe: backends without a route back need masquerade"
+# On a real node the tasks route via their own node, not the one that got the
+# connection; only SNAT brings replies back. Remove the backends' default
+# routes, show that fwmark traffic then dies, and that the mesh's nftables
+# masquerade (with IPVS conntrack on, as Docker's ingress sets it) revives it.
+ip -n be1 route del default
+ip -n be2 route del default
+[ "$(fetch cl http://10.1.3.1:8081/ 1)" = "no-answer" ] || fail "backends answered without a route back"
+sysctl -qw net.ipv4.vs.conntrack=1
+nft -f - <<'EOF2' || fail "nft masquerade rule"
+table ip swarm_nat {
+    chain post {
+        type nat hook postrouting priority srcnat; policy accept;
+        meta mark 256 masquerade
+    }
+}
+EOF2
+expect_round_robin "client ns -> fwmark 256, masqueraded" "$(fetch cl http://10.1.3.1:8081/ 6)" 6
 
 step "reconcile: scale fwmark 256 down to be2"
 ipvs_probe sync-fwmark 256=10.1.2.2:8080 || fail "sync-fwmark shrink"

@@ -153,7 +153,7 @@ add_module() {
 : >"$stage/modules/ipvs.list"
 # libcrc32c asks the crypto API for "crc32c" when it loads; with no modprobe
 # in the guest the implementation has to be there first.
-for m in crc32c_generic veth nf_conntrack nfnetlink nf_tables nft_fib_ipv4; do
+for m in crc32c_generic veth nf_conntrack nfnetlink nf_tables nft_fib_ipv4 nft_chain_nat nft_masq; do
     add_module "$m" base.list
 done
 # Loaded only after the probe has seen the family missing (Unsupported path).
