@@ -734,6 +734,9 @@ cmd_ctl() {
     need_node "${1:-}"
     local n=$1
     shift
+    if [[ ! -S $(swarmd_sock "$n") ]] && daemon_pid "$n" swarmd >/dev/null; then
+        die "$n has no control socket: only managers serve swarmctl (use 'lab.sh ctl manager …')"
+    fi
     exec "$(bin swarmctl SWARMCTL_BIN)" --socket "$(swarmd_sock "$n")" "$@"
 }
 
