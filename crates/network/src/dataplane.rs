@@ -13,10 +13,11 @@ use types::NetworkView;
 use crate::capabilities::{self, Capabilities};
 use crate::config::{DataplaneConfig, MeshBackendKind};
 use crate::error::{DataplaneError, Result};
+use crate::ipvs::{IpvsError, IpvsHandle};
 use crate::links;
 use crate::mac::MacAddr;
 use crate::mesh::nft_render::IngressMode;
-use crate::mesh::{MeshBackend, NftMesh};
+use crate::mesh::{IpvsMesh, MeshBackend, NftMesh};
 use crate::netns;
 use crate::overlay::{IngressOverlay, OverlayLinks};
 use crate::plan::{self, IngressPlan, OverlayPlan};
@@ -56,18 +57,28 @@ impl Dataplane {
     pub async fn new(config: DataplaneConfig) -> Result<Dataplane> {
         config.validate()?;
         let handle = netns::connect()?;
-        // The IPVS family only resolves when the kernel has IPVS.
-        let ipvs = false;
-        let (caps, mut warnings) = capabilities::detect(&handle, ipvs).await;
-        let mesh = match config.mesh_backend {
-            MeshBackendKind::Auto => MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat)),
-            MeshBackendKind::Nftables => MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat)),
-            MeshBackendKind::Ipvs => {
+        // The IPVS family resolves only when the kernel has IPVS; the probe's connection is
+        // the one the IPVS backend then uses (it is bound to this namespace).
+        let (ipvs, ipvs_warning) = match IpvsHandle::connect().await {
+            Ok(h) => (Some(h), None),
+            Err(IpvsError::Unsupported) => (None, None),
+            Err(e) => (None, Some(format!("IPVS probe failed: {e}"))),
+        };
+        let (caps, mut warnings) = capabilities::detect(&handle, ipvs.is_some()).await;
+        warnings.extend(ipvs_warning);
+        let nftables = || MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat));
+        let mesh = match (config.mesh_backend, ipvs) {
+            (MeshBackendKind::Nftables, _) => nftables(),
+            (MeshBackendKind::Auto | MeshBackendKind::Ipvs, Some(h)) => {
+                MeshBackend::Ipvs(IpvsMesh::new(h))
+            }
+            (MeshBackendKind::Auto, None) => nftables(),
+            (MeshBackendKind::Ipvs, None) => {
                 let w = "mesh backend ipvs requested but this kernel has no IPVS: using nftables"
                     .to_string();
                 warn!("{w}");
                 warnings.push(w);
-                MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat))
+                nftables()
             }
         };
         info!(backend = mesh.name(), requested = ?config.mesh_backend, "routing mesh backend chosen");
@@ -158,7 +169,7 @@ impl Dataplane {
             sysctl::ensure(sysctl::ROUTE_LOCALNET, "1")?;
             state.sysctls_set = true;
         }
-        if !self.caps.nftables && matches!(self.mesh, MeshBackend::Nftables(_)) {
+        if !self.caps.nftables && !matches!(self.mesh, MeshBackend::Recording(_)) {
             return Err(DataplaneError::Unsupported("nftables (`nft`)".into()));
         }
         let mesh = plan::mesh_plan(

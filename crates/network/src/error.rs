@@ -24,6 +24,8 @@ pub enum DataplaneError {
     Readback(String),
     #[error("the ingress overlay is not configured yet: {0}")]
     NotReady(String),
+    #[error("IPVS: {0}")]
+    Ipvs(String),
     #[error("{0} is not available on this node")]
     Unsupported(String),
 }

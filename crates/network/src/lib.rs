@@ -11,6 +11,7 @@
 //!   another namespace.
 //! - [`mesh`]: the routing-mesh backends (nftables, recording fake) and the pure ruleset
 //!   rendering; [`readback`]: the kernel's mesh table parsed back for diagnostics.
+//! - [`ipvs`]: our generic-netlink client for the kernel's IPVS, used by the IPVS mesh.
 //! - [`capabilities`], [`sysctl`], [`config`], [`mac`], [`error`].
 
 pub mod capabilities;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod dataplane;
 pub mod error;
 pub mod fdb;
+pub mod ipvs;
 pub mod links;
 pub mod mac;
 pub mod mesh;

@@ -2,8 +2,10 @@
 //! - `nft_render`: the pure ruleset rendering (both backends use nftables for matching,
 //!   marking and masquerading).
 //! - `nft`: the nftables backend (`numgen inc` DNAT maps), loaded with `nft -f -`.
+//! - `ipvs`: the IPVS backend (fwmark services over generic netlink + nftables marks).
 //! - `recording`: a fake that records plans, for tests without a kernel.
 
+pub mod ipvs;
 pub mod nft;
 pub mod nft_render;
 pub mod recording;
@@ -12,6 +14,7 @@ use crate::error::Result;
 use crate::plan::MeshPlan;
 use crate::readback::{self, MeshTable};
 
+pub use ipvs::IpvsMesh;
 pub use nft::NftMesh;
 pub use recording::RecordingMesh;
 
@@ -19,6 +22,7 @@ pub use recording::RecordingMesh;
 #[derive(Debug)]
 pub enum MeshBackend {
     Nftables(NftMesh),
+    Ipvs(IpvsMesh),
     Recording(RecordingMesh),
 }
 
@@ -26,6 +30,7 @@ impl MeshBackend {
     pub fn name(&self) -> &'static str {
         match self {
             MeshBackend::Nftables(_) => "nftables",
+            MeshBackend::Ipvs(_) => "ipvs",
             MeshBackend::Recording(_) => "recording",
         }
     }
@@ -34,14 +39,17 @@ impl MeshBackend {
     pub async fn program(&self, plan: &MeshPlan) -> Result<bool> {
         match self {
             MeshBackend::Nftables(m) => m.program(plan).await,
+            MeshBackend::Ipvs(m) => m.program(plan).await,
             MeshBackend::Recording(m) => Ok(m.program(plan)),
         }
     }
 
     /// Forgets what was loaded so the next `program` rewrites the kernel (periodic resync).
     pub async fn forget(&self) {
-        if let MeshBackend::Nftables(m) = self {
-            m.forget().await;
+        match self {
+            MeshBackend::Nftables(m) => m.forget().await,
+            MeshBackend::Ipvs(m) => m.forget().await,
+            MeshBackend::Recording(_) => {}
         }
     }
 
@@ -61,6 +69,7 @@ impl MeshBackend {
                     raw,
                 })
             }
+            MeshBackend::Ipvs(m) => m.table().await,
             MeshBackend::Recording(m) => Ok(m.table()),
         }
     }
@@ -68,6 +77,7 @@ impl MeshBackend {
     pub async fn remove(&self) -> Result<()> {
         match self {
             MeshBackend::Nftables(m) => m.remove().await,
+            MeshBackend::Ipvs(m) => m.remove().await,
             MeshBackend::Recording(m) => {
                 m.remove();
                 Ok(())

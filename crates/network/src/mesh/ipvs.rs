@@ -1,0 +1,189 @@
+//! The IPVS routing mesh (what Docker's swarm uses): nftables marks `fib daddr type local
+//! <proto> dport P` with a per-port fwmark and masquerades; an IPVS fwmark service per
+//! published port (scheduler `rr`) with MASQ destinations balances, programmed through our
+//! own generic-netlink client (`crate::ipvs`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+
+use types::PublishMode;
+
+use crate::error::{DataplaneError, Result};
+use crate::ipvs::{Destination, IpvsError, IpvsHandle, Service, ServiceId};
+use crate::mesh::nft::{self, NftMesh};
+use crate::mesh::nft_render::{fwmark, IngressMode};
+use crate::plan::MeshPlan;
+use crate::readback::{self, MeshTable};
+use crate::sysctl;
+
+/// IPVS must create conntrack entries for its connections, or the nftables masquerade in
+/// postrouting never sees them and replies bypass the receiving node.
+const IPVS_CONNTRACK: &str = "net.ipv4.vs.conntrack";
+
+#[derive(Debug)]
+pub struct IpvsMesh {
+    ipvs: IpvsHandle,
+    nft: NftMesh,
+}
+
+impl IpvsMesh {
+    /// Takes a handle already connected in the node's namespace (the `auto` probe's).
+    pub fn new(ipvs: IpvsHandle) -> IpvsMesh {
+        IpvsMesh {
+            ipvs,
+            nft: NftMesh::new(IngressMode::Fwmark),
+        }
+    }
+
+    pub async fn program(&self, plan: &MeshPlan) -> Result<bool> {
+        sysctl::ensure(IPVS_CONNTRACK, "1")?;
+        let desired = fwmark_services(plan);
+        // IPVS first: a freshly marked port must find its service, and a port leaving
+        // keeps its mark only until the nft reload right after.
+        let changes = self
+            .ipvs
+            .sync_fwmark_services(&desired)
+            .await
+            .map_err(ipvs_err("sync services"))?;
+        let reloaded = self.nft.program(plan).await?;
+        Ok(reloaded || !changes.is_empty())
+    }
+
+    pub async fn forget(&self) {
+        self.nft.forget().await;
+    }
+
+    /// nftables rules (fwmarks, host-mode DNAT, rejects) joined with IPVS's services.
+    pub async fn table(&self) -> Result<MeshTable> {
+        let mut services = match nft::list_table(true).await? {
+            Some(json) => readback::parse_nft_json(&json)?,
+            None => Vec::new(),
+        };
+        let snapshot = self
+            .ipvs
+            .snapshot()
+            .await
+            .map_err(ipvs_err("read services"))?;
+        let by_mark: BTreeMap<u32, &(Service, Vec<Destination>)> = snapshot
+            .iter()
+            .filter_map(|entry| match entry.0.id {
+                ServiceId::Fwmark { mark, .. } => Some((mark, entry)),
+                _ => None,
+            })
+            .collect();
+        for vs in services
+            .iter_mut()
+            .filter(|s| s.mode == PublishMode::Ingress)
+        {
+            let Some(mark) = vs.fwmark else { continue };
+            match by_mark.get(&mark) {
+                Some((svc, dests)) => {
+                    vs.scheduler = svc.scheduler.clone();
+                    vs.backends = dests
+                        .iter()
+                        .filter_map(|d| {
+                            v4(d.addr.ip()).map(|ip| SocketAddrV4::new(ip, d.addr.port()))
+                        })
+                        .collect();
+                }
+                // Marked in nftables but unknown to IPVS: traffic would hit the node itself.
+                None => vs.scheduler = "missing-ipvs-service".into(),
+            }
+        }
+        let mut raw = nft::list_table(false).await?.unwrap_or_default();
+        writeln!(raw, "\nIPVS:").unwrap();
+        for (svc, dests) in &snapshot {
+            writeln!(raw, "{} {}", svc.id, svc.scheduler).unwrap();
+            for d in dests {
+                writeln!(
+                    raw,
+                    "  -> {} weight {} active {} inactive {}",
+                    d.addr, d.weight, d.active_conns, d.inactive_conns
+                )
+                .unwrap();
+            }
+        }
+        Ok(MeshTable {
+            backend: "ipvs".into(),
+            services,
+            raw,
+        })
+    }
+
+    pub async fn remove(&self) -> Result<()> {
+        self.nft.remove().await?;
+        self.ipvs
+            .sync_fwmark_services(&[])
+            .await
+            .map_err(ipvs_err("remove services"))?;
+        Ok(())
+    }
+}
+
+/// One IPVS fwmark service per ingress-published port that has backends; host-mode ports
+/// and empty ports are handled by nftables alone.
+pub fn fwmark_services(plan: &MeshPlan) -> Vec<(u32, Vec<(Ipv4Addr, u16)>)> {
+    plan.ports
+        .iter()
+        .filter(|p| p.mode == PublishMode::Ingress && !p.backends.is_empty())
+        .map(|p| {
+            (
+                fwmark(p.protocol, p.published),
+                p.backends.iter().map(|b| (*b.ip(), b.port())).collect(),
+            )
+        })
+        .collect()
+}
+
+fn v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn ipvs_err(what: &'static str) -> impl FnOnce(IpvsError) -> DataplaneError {
+    move |e| DataplaneError::Ipvs(format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::MeshPort;
+    use types::PortProtocol;
+
+    #[test]
+    fn only_ingress_ports_with_backends_become_ipvs_services() {
+        let port = |published, mode, backends: &[&str]| MeshPort {
+            protocol: PortProtocol::Tcp,
+            published,
+            mode,
+            service_name: "s".into(),
+            backends: backends.iter().map(|b| b.parse().unwrap()).collect(),
+        };
+        let plan = MeshPlan {
+            bridge: "swarm-ingress".into(),
+            subnet: "10.255.0.0/16".parse().unwrap(),
+            ports: vec![
+                port(
+                    8080,
+                    PublishMode::Ingress,
+                    &["10.255.0.5:80", "10.255.0.6:80"],
+                ),
+                port(8081, PublishMode::Ingress, &[]),
+                port(9090, PublishMode::Host, &["10.255.0.7:90"]),
+            ],
+        };
+        assert_eq!(
+            fwmark_services(&plan),
+            vec![(
+                0x5700_1f90,
+                vec![
+                    (Ipv4Addr::new(10, 255, 0, 5), 80),
+                    (Ipv4Addr::new(10, 255, 0, 6), 80)
+                ]
+            )]
+        );
+    }
+}
