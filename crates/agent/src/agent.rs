@@ -59,6 +59,8 @@ pub struct Agent {
     view_tx: watch::Sender<Option<(Node, NetworkView)>>,
     /// Manager addresses as the leader last listed them.
     managers_changed: watch::Sender<Vec<String>>,
+    /// This node as the store has it (role changes show up here first).
+    node_tx: watch::Sender<Option<Node>>,
 }
 
 impl Agent {
@@ -70,6 +72,7 @@ impl Agent {
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         let (view_tx, _) = watch::channel(None);
         let (managers_changed, _) = watch::channel(config.managers.clone());
+        let (node_tx, _) = watch::channel(None);
         Arc::new(Agent {
             managers: Mutex::new(config.managers.clone()),
             config,
@@ -82,6 +85,7 @@ impl Agent {
             reports_rx: Mutex::new(Some(reports_rx)),
             view_tx,
             managers_changed,
+            node_tx,
         })
     }
 
@@ -109,6 +113,11 @@ impl Agent {
     /// Manager addresses as last told by the leader (for the daemon to persist).
     pub fn watch_managers(&self) -> watch::Receiver<Vec<String>> {
         self.managers_changed.subscribe()
+    }
+
+    /// This node as the leader last described it.
+    pub fn watch_node(&self) -> watch::Receiver<Option<Node>> {
+        self.node_tx.subscribe()
     }
 
     /// Runs until `shutdown`. Containers keep running when the agent stops: a restarted agent
@@ -283,6 +292,13 @@ impl Agent {
         if let (Some(node), Some(view)) = (m.node, m.network) {
             match (Node::try_from(node), NetworkView::try_from(view)) {
                 (Ok(node), Ok(view)) => {
+                    self.node_tx.send_if_modified(|cur| {
+                        if cur.as_ref() == Some(&node) {
+                            return false;
+                        }
+                        *cur = Some(node.clone());
+                        true
+                    });
                     self.view_tx.send_replace(Some((node, view)));
                 }
                 _ => tracing::warn!("ignoring a network view this agent cannot read"),

@@ -71,7 +71,8 @@ pub struct Dispatcher {
     sessions: Mutex<HashMap<String, Session>>,
     /// Wakes the publisher when a session opens.
     kick: tokio::sync::Notify,
-    started: Instant,
+    /// When each node without a session was first noticed; it is DOWN after a grace period.
+    unseen_since: Mutex<HashMap<String, Instant>>,
 }
 
 impl Dispatcher {
@@ -81,7 +82,7 @@ impl Dispatcher {
             config,
             sessions: Mutex::new(HashMap::new()),
             kick: tokio::sync::Notify::new(),
-            started: Instant::now(),
+            unseen_since: Mutex::new(HashMap::new()),
         })
     }
 
@@ -246,8 +247,8 @@ impl Dispatcher {
         }
     }
 
-    /// Nodes whose session went silent, and READY nodes that never opened a session with this
-    /// leader within the grace period, become DOWN.
+    /// Nodes whose session went silent, and nodes that have had no session with this leader
+    /// for a whole grace period (a leader change, a node that never came up), become DOWN.
     async fn expire_silent_nodes(&self) -> Result<(), StoreError> {
         let grace = self.grace();
         let now = Instant::now();
@@ -263,31 +264,38 @@ impl Dispatcher {
             }
             gone
         };
-        let startup_over = now.duration_since(self.started) > grace;
-        let with_session: Vec<String> = self
-            .sessions
-            .lock()
-            .expect("sessions lock")
-            .keys()
-            .cloned()
-            .collect();
-        let down: Vec<String> = self.store.view(|t| {
+        let candidates: Vec<String> = self.store.view(|t| {
             t.nodes
                 .values()
                 .filter(|n| n.status.state != NodeState::Down)
-                .filter(|n| {
-                    expired.contains(&n.id) || (startup_over && !with_session.contains(&n.id))
-                })
                 .map(|n| n.id.clone())
                 .collect()
         });
+        let down: Vec<String> = {
+            let sessions = self.sessions.lock().expect("sessions lock");
+            let mut unseen = self.unseen_since.lock().expect("unseen lock");
+            unseen.retain(|id, _| candidates.contains(id) && !sessions.contains_key(id));
+            candidates
+                .into_iter()
+                .filter(|id| !sessions.contains_key(id))
+                .filter(|id| {
+                    let since = *unseen.entry(id.clone()).or_insert(now);
+                    expired.contains(id) || now.duration_since(since) > grace
+                })
+                .collect()
+        };
         if down.is_empty() {
             return Ok(());
         }
         tracing::info!(nodes = ?down, "nodes missed their heartbeats: marking them down");
         self.store
             .update(|t, tx| {
+                // A node may have opened a session since the list was made.
+                let sessions = self.sessions.lock().expect("sessions lock");
                 for id in &down {
+                    if sessions.contains_key(id) {
+                        continue;
+                    }
                     if let Some(n) = t.nodes.get(id) {
                         if n.status.state == NodeState::Down {
                             continue;

@@ -173,3 +173,25 @@ async fn a_node_that_stops_heartbeating_goes_down_and_a_live_one_stays_ready() {
     assert!(d.heartbeat("n2", &_s2).is_err());
     stop.cancel();
 }
+
+#[tokio::test]
+async fn a_node_that_connects_within_the_grace_period_is_never_marked_down() {
+    let (store, d, stop) = setup().await;
+    // n1 and n2 exist (joined) but have no session yet; n1 connects a little later.
+    tokio::time::sleep(period()).await;
+    let (s1, _rx) = d
+        .open_session("n1", NodeDescription::default())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while store.view(|t| t.nodes["n2"].status.state) != NodeState::Down {
+        d.heartbeat("n1", &s1).unwrap();
+        assert!(
+            Instant::now() < deadline,
+            "n2 never connected and must go down"
+        );
+        tokio::time::sleep(period() / 2).await;
+    }
+    assert_eq!(store.view(|t| t.nodes["n1"].status.state), NodeState::Ready);
+    stop.cancel();
+}

@@ -27,7 +27,8 @@ pub trait RaftMembership: Send + Sync + 'static {
     fn raft_id(&self) -> u64;
     /// Raft ID of the current leader, if known.
     fn leader_id(&self) -> Option<u64>;
-    fn members(&self) -> Vec<RaftMember>;
+    /// The group as the leader sees it.
+    fn members(&self) -> BoxFuture<'_, Vec<RaftMember>>;
     /// Adds a manager: learner first, voter once it has caught up.
     fn add_voter(&self, raft_id: u64, addr: String) -> BoxFuture<'_, Result<(), String>>;
     /// Removes a manager from the voters and the group.

@@ -129,7 +129,7 @@ impl RoleManager {
     }
 
     async fn reconcile(&self) -> Result<(), String> {
-        let members = self.raft.members();
+        let members = self.raft.members().await;
         let actions = self.store.view(|t| {
             plan(
                 &t.nodes,

@@ -1,0 +1,139 @@
+//! The daemon's glue: the traits the libraries define, implemented over the real parts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use api::dispatcher::agent_client::AgentClient;
+use futures::future::BoxFuture;
+use manager::controlapi::NodeConnector;
+use manager::dispatcher::service::LeaderHint;
+use manager::membership::{RaftMember, RaftMembership};
+use store::raft::{RaftNode, Reachability};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Status;
+use types::Node;
+
+/// The kernel's mesh table in the shape `swarmctl node mesh` prints.
+pub fn mesh_table_to_wire(t: network::MeshTable) -> api::control::MeshTable {
+    api::control::MeshTable {
+        backend: t.backend,
+        raw: t.raw,
+        services: t
+            .services
+            .into_iter()
+            .map(|s| api::control::MeshVirtualService {
+                protocol: match s.fwmark {
+                    Some(_) => "FWM".to_string(),
+                    None => s.protocol.as_str().to_uppercase(),
+                },
+                key: match s.fwmark {
+                    Some(mark) => mark.to_string(),
+                    None => format!("0.0.0.0:{}", s.port),
+                },
+                published_port: u32::from(s.port),
+                scheduler: s.scheduler,
+                service_name: s.service_name,
+                backends: s
+                    .backends
+                    .into_iter()
+                    .map(|b| api::control::MeshBackendEntry {
+                        addr: b.to_string(),
+                        forward: match s.mode {
+                            types::PublishMode::Host => "dnat-host".into(),
+                            types::PublishMode::Ingress => "Masq".into(),
+                        },
+                        weight: 1,
+                        ..Default::default()
+                    })
+                    .collect(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Where the leader is, for agents redirected by a follower's dispatcher.
+pub struct RaftLeaderHint(pub Arc<RaftNode>);
+
+impl LeaderHint for RaftLeaderHint {
+    fn leader_addr(&self) -> Option<String> {
+        self.0.leader().map(|(_, addr)| addr)
+    }
+}
+
+/// Raft membership for the role manager.
+pub struct RaftGroup(pub Arc<RaftNode>);
+
+impl RaftMembership for RaftGroup {
+    fn raft_id(&self) -> u64 {
+        self.0.id()
+    }
+
+    fn leader_id(&self) -> Option<u64> {
+        self.0.leader().map(|(id, _)| id)
+    }
+
+    fn members(&self) -> BoxFuture<'_, Vec<RaftMember>> {
+        Box::pin(async move {
+            self.0
+                .members()
+                .await
+                .into_iter()
+                .map(|m| RaftMember {
+                    raft_id: m.id,
+                    addr: m.addr,
+                    voter: m.voter,
+                    reachable: m.reachability == Reachability::Reachable,
+                })
+                .collect()
+        })
+    }
+
+    fn add_voter(&self, raft_id: u64, addr: String) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .add_voter(raft_id, addr)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn remove(&self, raft_id: u64) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.0.remove_node(raft_id).await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// Channels to other nodes' agents, by their advertise address, kept for reuse.
+#[derive(Default)]
+pub struct AgentConnector {
+    channels: Mutex<HashMap<String, Channel>>,
+}
+
+impl NodeConnector for AgentConnector {
+    fn agent(&self, node: &Node) -> BoxFuture<'static, Result<AgentClient<Channel>, Status>> {
+        let addr = node.status.addr.clone();
+        let hostname = node.description.hostname.clone();
+        let cached = self.channels.lock().expect("lock").get(&addr).cloned();
+        if let Some(ch) = cached {
+            return Box::pin(async move { Ok(AgentClient::new(ch)) });
+        }
+        let endpoint = Endpoint::from_shared(format!("http://{addr}"));
+        let channel = endpoint.map(|e| {
+            e.connect_timeout(Duration::from_secs(2))
+                .tcp_nodelay(true)
+                .connect_lazy()
+        });
+        match channel {
+            Ok(ch) => {
+                self.channels.lock().expect("lock").insert(addr, ch.clone());
+                Box::pin(async move { Ok(AgentClient::new(ch)) })
+            }
+            Err(e) => Box::pin(async move {
+                Err(Status::unavailable(format!(
+                    "node {hostname} has no usable address ({e})"
+                )))
+            }),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! swarmd's flags, and the node identity persisted in the state directory so a restart needs
+//! no flag but `--state-dir`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PORT: u16 = 2377;
+const IDENTITY_FILE: &str = "node.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum ExecutorKind {
+    /// Containers through the Docker Engine API.
+    Docker,
+    /// In-memory containers, for tests without an engine.
+    Test,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum MeshChoice {
+    /// IPVS when the kernel has it, nftables otherwise.
+    Auto,
+    Ipvs,
+    Nftables,
+    /// No data plane: the node runs tasks but programs no overlay or mesh (tests).
+    None,
+}
+
+/// `swarmd`: the node daemon. On an empty state directory without `--join-addr` it creates a
+/// new cluster with this node as its first manager.
+#[derive(Debug, Parser)]
+#[command(name = "swarmd", version, about)]
+pub struct Flags {
+    /// Where the node keeps its identity, Raft log and state.
+    #[arg(long, default_value = "/var/lib/swarmd")]
+    pub state_dir: PathBuf,
+    /// The node's name in `node ls` (default: the machine's hostname).
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Where the node's gRPC (control, raft, dispatcher, agent) listens.
+    #[arg(long)]
+    pub listen_addr: Option<SocketAddr>,
+    /// The address other nodes reach this one at; its IP is also the VXLAN underlay address.
+    #[arg(long)]
+    pub advertise_addr: Option<SocketAddr>,
+    /// A manager of the cluster to join.
+    #[arg(long, requires = "join_token")]
+    pub join_addr: Option<SocketAddr>,
+    /// The worker or manager join token (`swarmctl cluster join-token worker|manager`).
+    #[arg(long, requires = "join_addr")]
+    pub join_token: Option<String>,
+    /// The container engine's socket.
+    #[arg(long)]
+    pub docker_host: Option<String>,
+    #[arg(long, value_enum)]
+    pub executor: Option<ExecutorKind>,
+    #[arg(long, value_enum)]
+    pub mesh_backend: Option<MeshChoice>,
+    /// Agent heartbeat period for a new cluster (`500ms`, `1s`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub heartbeat_period: Option<Duration>,
+    /// Raft log entries between snapshots.
+    #[arg(long)]
+    pub snapshot_interval: Option<u64>,
+    /// Subnet of the ingress overlay for a new cluster.
+    #[arg(long)]
+    pub ingress_subnet: Option<String>,
+    /// Name prefix of the node's network links, so several nodes can share one kernel in tests.
+    #[arg(long, default_value = "swarm")]
+    pub link_prefix: String,
+}
+
+/// Who this node is: written once it has created or joined a cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub node_id: String,
+    pub cluster_id: String,
+    /// 0 until the node is a manager.
+    pub raft_id: u64,
+    pub hostname: String,
+    pub listen_addr: SocketAddr,
+    pub advertise_addr: SocketAddr,
+    /// Managers last known, to reconnect after a restart.
+    pub managers: Vec<String>,
+    pub docker_host: String,
+    pub executor: ExecutorKind,
+    pub mesh_backend: MeshChoice,
+    pub link_prefix: String,
+}
+
+impl Identity {
+    pub fn path(state_dir: &Path) -> PathBuf {
+        state_dir.join(IDENTITY_FILE)
+    }
+
+    /// The identity of a node that already created or joined a cluster; `None` on a fresh dir.
+    pub fn load(state_dir: &Path) -> Result<Option<Identity>> {
+        let path = Self::path(state_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).with_context(|| {
+                format!(
+                    "state directory {} is corrupted: {} is not a valid identity; restore it or start with an empty --state-dir",
+                    state_dir.display(),
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// Written atomically (temp file + rename) so a crash never leaves half an identity.
+    pub fn save(&self, state_dir: &Path) -> Result<()> {
+        let path = Self::path(state_dir);
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self)?;
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Makes sure the state directory exists and is writable, with a message naming the fix.
+pub fn prepare_state_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create state directory {}; pick a writable --state-dir",
+            dir.display()
+        )
+    })?;
+    let probe = dir.join(".write-test");
+    std::fs::write(&probe, b"ok").with_context(|| {
+        format!(
+            "state directory {} is not writable; fix its permissions or pick another --state-dir",
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// The system hostname, for nodes started without `--hostname`.
+pub fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Listen and advertise addresses for a new node: the advertise address must be one other
+/// nodes can reach, so an unspecified listen IP needs an explicit advertise address.
+pub fn resolve_addrs(flags: &Flags) -> Result<(SocketAddr, SocketAddr)> {
+    let listen = flags
+        .listen_addr
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)));
+    let advertise = match flags.advertise_addr {
+        Some(a) => a,
+        None if !listen.ip().is_unspecified() => listen,
+        None => bail!(
+            "--advertise-addr is required when --listen-addr is {listen}: other nodes need an address they can reach (e.g. --advertise-addr 192.168.56.10:2377)"
+        ),
+    };
+    if advertise.ip().is_unspecified() {
+        bail!("--advertise-addr {advertise} is not reachable by other nodes; give this node's IP");
+    }
+    Ok((listen, advertise))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(args: &[&str]) -> Flags {
+        Flags::try_parse_from(std::iter::once("swarmd").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn advertise_defaults_to_a_specific_listen_address() {
+        let f = flags(&["--listen-addr", "127.0.0.1:4000"]);
+        let (l, a) = resolve_addrs(&f).unwrap();
+        assert_eq!(l, a);
+        let f = flags(&[]);
+        let err = resolve_addrs(&f).unwrap_err().to_string();
+        assert!(err.contains("--advertise-addr is required"), "{err}");
+    }
+
+    #[test]
+    fn join_addr_needs_a_token() {
+        let e = Flags::try_parse_from(["swarmd", "--join-addr", "10.0.0.1:2377"]).unwrap_err();
+        assert!(e.to_string().contains("--join-token"), "{e}");
+    }
+
+    #[test]
+    fn identity_round_trips_and_corruption_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Identity::load(dir.path()).unwrap().is_none());
+        let id = Identity {
+            node_id: "n".into(),
+            cluster_id: "c".into(),
+            raft_id: 7,
+            hostname: "h".into(),
+            listen_addr: "127.0.0.1:1".parse().unwrap(),
+            advertise_addr: "127.0.0.1:1".parse().unwrap(),
+            managers: vec!["127.0.0.1:1".into()],
+            docker_host: "unix:///var/run/docker.sock".into(),
+            executor: ExecutorKind::Test,
+            mesh_backend: MeshChoice::None,
+            link_prefix: "swarm".into(),
+        };
+        id.save(dir.path()).unwrap();
+        assert_eq!(Identity::load(dir.path()).unwrap().unwrap(), id);
+        std::fs::write(Identity::path(dir.path()), b"{not json").unwrap();
+        let err = format!("{:#}", Identity::load(dir.path()).unwrap_err());
+        assert!(err.contains("corrupted"), "{err}");
+    }
+}

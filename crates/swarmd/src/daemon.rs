@@ -1,0 +1,226 @@
+//! A running node: identity, executor, data plane, agent, servers, and — while the node is a
+//! manager — the manager runtime. Role changes (promote, demote) restart the servers with or
+//! without the manager services; running containers are never touched by that.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent::{Agent, AgentConfig, Executor, NodeNetwork};
+use anyhow::{bail, Context, Result};
+use tokio_util::sync::CancellationToken;
+use types::{Node, NodeRole};
+
+use crate::bootstrap;
+use crate::config::{prepare_state_dir, ExecutorKind, Flags, Identity, MeshChoice};
+use crate::dataplane_actor::DataplaneNetwork;
+use crate::manager_runtime::{ManagerRuntime, RAFT_DIR};
+use crate::server;
+
+/// Time between a task leaving every node's mesh and its container being stopped.
+const DRAIN_DELAY: Duration = Duration::from_millis(300);
+const ENGINE_CONNECT_ATTEMPTS: u32 = 30;
+
+pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
+    let dir = flags.state_dir.clone();
+    let fresh = !dir.exists()
+        || std::fs::read_dir(&dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+    prepare_state_dir(&dir)?;
+    let loaded = Identity::load(&dir)?;
+    let (mut identity, mut runtime) = match loaded {
+        Some(identity) => {
+            if flags.join_addr.is_some() {
+                tracing::warn!("--join-addr ignored: {} already belongs to a cluster", dir.display());
+            }
+            (identity, None)
+        }
+        None if bootstrap::has_orphan_state(&dir) => bail!(
+            "state directory {} holds raft data but no node identity (an interrupted start?); move it away or start with an empty --state-dir",
+            dir.display()
+        ),
+        None => {
+            let made = if flags.join_addr.is_some() {
+                bootstrap::join(&flags).await.map(|id| (id, None))
+            } else {
+                bootstrap::create_cluster(&flags).await.map(|(id, rt)| (id, Some(rt)))
+            };
+            match made {
+                Ok(m) => m,
+                Err(e) => {
+                    if fresh {
+                        let _ = std::fs::remove_dir_all(&dir);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    };
+
+    let executor = connect_executor(&identity, &shutdown).await?;
+    let network = build_network(&identity).await?;
+    tracing::info!(backend = %network.backend(), warnings = ?network.warnings(), "data plane ready");
+
+    let mut managers = identity.managers.clone();
+    if identity.raft_id != 0 && !managers.contains(&identity.advertise_addr.to_string()) {
+        managers.insert(0, identity.advertise_addr.to_string());
+    }
+    let agent = Agent::new(
+        AgentConfig {
+            node_id: identity.node_id.clone(),
+            managers,
+            hostname: identity.hostname.clone(),
+            listen_addr: identity.advertise_addr.to_string(),
+            drain_delay: DRAIN_DELAY,
+        },
+        executor,
+        network,
+    );
+    let agent_stop = shutdown.child_token();
+    let agent_task = tokio::spawn(agent.clone().run(agent_stop.clone()));
+    let mut managers_rx = agent.watch_managers();
+    let mut node_rx = agent.watch_node();
+
+    loop {
+        if identity.raft_id != 0 && runtime.is_none() {
+            let interval = flags.snapshot_interval.unwrap_or(1000);
+            runtime = Some(ManagerRuntime::start(&identity, &dir, interval).await?);
+        }
+        let server_stop = shutdown.child_token();
+        let servers = server::serve(
+            identity.listen_addr,
+            &dir,
+            &identity.node_id,
+            agent.clone(),
+            runtime.as_ref(),
+            server_stop.clone(),
+        )?;
+        tracing::info!(
+            listen = %identity.listen_addr,
+            manager = runtime.is_some(),
+            socket = %dir.join(server::SOCKET_NAME).display(),
+            "serving"
+        );
+        let change = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break None,
+                r = managers_rx.changed() => {
+                    if r.is_ok() {
+                        identity.managers = managers_rx.borrow_and_update().clone();
+                        identity.save(&dir)?;
+                    }
+                }
+                r = node_rx.changed() => {
+                    if r.is_err() { continue; }
+                    let node = node_rx.borrow_and_update().clone();
+                    if let Some(change) = node.and_then(|n| role_change(&identity, &n)) {
+                        break Some(change);
+                    }
+                }
+            }
+        };
+        server_stop.cancel();
+        for s in servers {
+            let _ = s.await;
+        }
+        match change {
+            None => break,
+            Some(RoleChange::Promote(raft_id)) => {
+                tracing::info!(raft_id, "promoted: starting the manager role");
+                identity.raft_id = raft_id;
+                identity.save(&dir)?;
+            }
+            Some(RoleChange::Demote) => {
+                tracing::info!("demoted: stopping the manager role");
+                if let Some(rt) = runtime.take() {
+                    rt.stop().await;
+                }
+                let _ = std::fs::remove_file(dir.join(server::SOCKET_NAME));
+                // A later promotion gets a new Raft ID and starts from a snapshot.
+                std::fs::remove_dir_all(dir.join(RAFT_DIR)).ok();
+                identity.raft_id = 0;
+                identity.save(&dir)?;
+            }
+        }
+    }
+
+    agent_stop.cancel();
+    let _ = agent_task.await;
+    if let Some(rt) = runtime.take() {
+        rt.stop().await;
+    }
+    let _ = std::fs::remove_file(dir.join(server::SOCKET_NAME));
+    tracing::info!("stopped; containers keep running and are adopted on the next start");
+    Ok(())
+}
+
+enum RoleChange {
+    Promote(u64),
+    Demote,
+}
+
+/// What the store says about this node's role versus what the process runs.
+fn role_change(identity: &Identity, node: &Node) -> Option<RoleChange> {
+    let runs_manager = identity.raft_id != 0;
+    match (&node.manager_status, node.spec.desired_role) {
+        (Some(ms), NodeRole::Manager) if !runs_manager && ms.raft_id != 0 => {
+            Some(RoleChange::Promote(ms.raft_id))
+        }
+        (None, NodeRole::Worker) if runs_manager && node.role == NodeRole::Worker => {
+            Some(RoleChange::Demote)
+        }
+        _ => None,
+    }
+}
+
+/// The container engine, retried while it starts (a lab brings engines and nodes up together).
+async fn connect_executor(
+    identity: &Identity,
+    shutdown: &CancellationToken,
+) -> Result<Arc<dyn Executor>> {
+    match identity.executor {
+        ExecutorKind::Test => Ok(Arc::new(agent::TestExecutor::new(&identity.hostname))),
+        ExecutorKind::Docker => {
+            let mut last = None;
+            for _ in 0..ENGINE_CONNECT_ATTEMPTS {
+                match docker::DockerExecutor::connect(&identity.docker_host, &identity.node_id)
+                    .await
+                {
+                    Ok(e) => return Ok(Arc::new(e)),
+                    Err(e) => last = Some(e),
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => bail!("stopped while waiting for the container engine"),
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+            Err(last.expect("at least one attempt")).with_context(|| {
+                format!(
+                    "cannot reach the container engine at {}; start dockerd or pass --docker-host",
+                    identity.docker_host
+                )
+            })
+        }
+    }
+}
+
+async fn build_network(identity: &Identity) -> Result<Arc<dyn NodeNetwork>> {
+    let kind = match identity.mesh_backend {
+        MeshChoice::None => return Ok(Arc::new(agent::RecordingNetwork::default())),
+        MeshChoice::Auto => network::MeshBackendKind::Auto,
+        MeshChoice::Ipvs => network::MeshBackendKind::Ipvs,
+        MeshChoice::Nftables => network::MeshBackendKind::Nftables,
+    };
+    let IpAddr::V4(underlay) = identity.advertise_addr.ip() else {
+        bail!("the ingress overlay needs an IPv4 --advertise-addr");
+    };
+    let mut config = network::DataplaneConfig::new(identity.node_id.clone(), underlay);
+    config.mesh_backend = kind;
+    config.bridge_name = format!("{}-ingress", identity.link_prefix);
+    config.vxlan_prefix = format!("{}-vx", identity.link_prefix);
+    let dataplane = DataplaneNetwork::start(config)
+        .await
+        .context("setting up the node's data plane")?;
+    Ok(Arc::new(dataplane))
+}

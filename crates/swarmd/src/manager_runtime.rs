@@ -1,0 +1,160 @@
+//! A manager's part: Raft, the replicated store, and the leader-only components, which start
+//! when this manager becomes leader and stop when it loses leadership.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use manager::dispatcher::service::DispatcherSlot;
+use manager::dispatcher::{Dispatcher, DispatcherConfig};
+use manager::membership::roles::RoleManager;
+use store::raft::{RaftConfig, RaftNode};
+use store::{MemoryStore, Store};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::adapters::RaftGroup;
+use crate::config::Identity;
+
+pub const RAFT_DIR: &str = "raft";
+
+pub struct ManagerRuntime {
+    pub raft: Arc<RaftNode>,
+    pub store: Store,
+    /// The dispatcher while this manager leads; the gRPC face redirects otherwise.
+    pub dispatcher: Arc<DispatcherSlot>,
+    stop: CancellationToken,
+    leader_loop: JoinHandle<()>,
+}
+
+impl ManagerRuntime {
+    /// Opens (or creates) this manager's Raft state under `state_dir/raft` and starts Raft.
+    pub async fn start(
+        identity: &Identity,
+        state_dir: &Path,
+        snapshot_interval: u64,
+    ) -> Result<ManagerRuntime> {
+        let mut config = RaftConfig::new(
+            identity.raft_id,
+            identity.advertise_addr.to_string(),
+            state_dir.join(RAFT_DIR),
+        );
+        config.snapshot_interval = snapshot_interval;
+        let memory = Arc::new(MemoryStore::new());
+        let raft = RaftNode::start(config, memory)
+            .await
+            .with_context(|| format!("starting raft in {}", state_dir.join(RAFT_DIR).display()))?;
+        let raft = Arc::new(raft);
+        let store = raft.store();
+        let dispatcher = Arc::new(DispatcherSlot::default());
+        let stop = CancellationToken::new();
+        let leader_loop = tokio::spawn(follow_leadership(
+            raft.clone(),
+            store.clone(),
+            dispatcher.clone(),
+            stop.clone(),
+        ));
+        Ok(ManagerRuntime {
+            raft,
+            store,
+            dispatcher,
+            stop,
+            leader_loop,
+        })
+    }
+
+    /// Waits until some manager leads (this one, for a new cluster).
+    pub async fn wait_for_leader(&self, timeout: Duration) -> Result<()> {
+        let mut rx = self.raft.leadership();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if rx.borrow_and_update().leader.is_some() {
+                return Ok(());
+            }
+            tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .context("no raft leader elected in time")?
+                .context("raft stopped")?;
+        }
+    }
+
+    /// Stops the leader-only components and Raft. The store's files stay for a restart.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.leader_loop.await;
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+    }
+}
+
+/// Starts the leader-only components on gaining leadership, stops them on losing it.
+async fn follow_leadership(
+    raft: Arc<RaftNode>,
+    store: Store,
+    slot: Arc<DispatcherSlot>,
+    stop: CancellationToken,
+) {
+    let mut leadership = raft.leadership();
+    let mut running: Option<(CancellationToken, Vec<JoinHandle<()>>)> = None;
+    loop {
+        let leads = leadership.borrow_and_update().is_self;
+        if leads && running.is_none() {
+            tracing::info!(
+                "became leader: starting orchestrator, allocator, scheduler, dispatcher"
+            );
+            running = Some(start_leader_components(&raft, &store, &slot));
+        } else if !leads {
+            if let Some((token, handles)) = running.take() {
+                tracing::info!("lost leadership: stopping leader components");
+                slot.set(None);
+                token.cancel();
+                for h in handles {
+                    let _ = h.await;
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            r = leadership.changed() => if r.is_err() { break },
+        }
+    }
+    if let Some((token, handles)) = running.take() {
+        slot.set(None);
+        token.cancel();
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+}
+
+fn start_leader_components(
+    raft: &Arc<RaftNode>,
+    store: &Store,
+    slot: &Arc<DispatcherSlot>,
+) -> (CancellationToken, Vec<JoinHandle<()>>) {
+    let token = CancellationToken::new();
+    let heartbeat = store.view(|t| {
+        t.cluster()
+            .map(|c| Duration::from_millis(c.spec.heartbeat_period_ms.max(50)))
+            .unwrap_or(Duration::from_millis(500))
+    });
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        DispatcherConfig {
+            heartbeat_period: heartbeat,
+        },
+    );
+    slot.set(Some(dispatcher.clone()));
+    let handles = vec![
+        tokio::spawn(dispatcher.run(token.clone())),
+        tokio::spawn(manager::allocator::Allocator::new(store.clone()).run(token.clone())),
+        tokio::spawn(manager::orchestrator::Orchestrator::new(store.clone()).run(token.clone())),
+        tokio::spawn(manager::scheduler::Scheduler::new(store.clone()).run(token.clone())),
+        tokio::spawn(
+            RoleManager::new(store.clone(), Arc::new(RaftGroup(raft.clone()))).run(token.clone()),
+        ),
+    ];
+    (token, handles)
+}
