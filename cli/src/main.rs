@@ -1,1 +1,89 @@
-fn main() {}
+//! `swarmctl`: drives a swarmd cluster as `docker service` / `docker node` drive Swarm.
+//!
+//! - [`client`]: connecting over the unix socket or TCP, gRPC errors as messages
+//! - [`cluster`], [`node`], [`service`], [`network`]: one module per verb group
+//! - [`progress`]: waiting for a service to converge, with per-task progress
+//! - [`parse`], [`output`]: flag values in, tables and JSON out (pure, unit-tested)
+
+mod client;
+mod cluster;
+mod network;
+mod node;
+mod output;
+mod parse;
+mod progress;
+mod service;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "swarmctl", version, about = "Control a swarmd cluster")]
+struct Cli {
+    /// The manager's control socket
+    #[arg(long, global = true, env = "SWARMCTL_SOCKET", default_value = client::DEFAULT_SOCKET)]
+    socket: PathBuf,
+    /// A manager's control address (IP:PORT) instead of the socket
+    #[arg(long, short = 'H', global = true, env = "SWARMCTL_HOST")]
+    host: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage the cluster
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+    /// Manage nodes
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Manage services
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
+    /// Inspect networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Service(c) = &cli.command {
+        c.preflight()?;
+    }
+    let target = match cli.host {
+        Some(addr) => client::Target::Tcp(addr),
+        None => client::Target::Socket(cli.socket),
+    };
+    let mut control = client::connect(&target).await?;
+    match cli.command {
+        Command::Cluster(c) => cluster::run(&mut control, c).await,
+        Command::Node(c) => node::run(&mut control, c).await,
+        Command::Service(c) => service::run(&mut control, c).await,
+        Command::Network(c) => network::run(&mut control, c).await,
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // Usage errors exit 1 like every other failure; help and version exit 0.
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

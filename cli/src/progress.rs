@@ -1,0 +1,358 @@
+//! Waiting for a service to converge after create/update/scale/rollback, showing per-task
+//! progress like docker: "overall progress: 2 out of 3 tasks", one bar per slot (or node), then
+//! "verify: Service converged". On a terminal the block is redrawn in place; otherwise each
+//! line is printed when it changes, with no escape codes, so scripts and tests can read it.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use api::control as pc;
+use types::{Node, Service, ServiceMode, Task, TaskState, UpdateState};
+
+use crate::client::Control;
+use crate::output::short_id;
+use crate::parse::format_duration_ms;
+use crate::service::{self, WaitFlags};
+
+const POLL: Duration = Duration::from_millis(500);
+const BAR_WIDTH: usize = 50;
+
+/// One observation of a service's rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub overall: String,
+    pub lines: Vec<String>,
+    pub converged: bool,
+    /// The rollout stopped and will not converge by itself.
+    pub failure: Option<String>,
+}
+
+/// Docker's steps from creation to running; the bar shows how far a task got.
+fn step(state: TaskState) -> usize {
+    match state {
+        TaskState::New => 1,
+        TaskState::Pending => 3,
+        TaskState::Assigned => 4,
+        TaskState::Accepted => 5,
+        TaskState::Preparing => 6,
+        TaskState::Ready => 7,
+        TaskState::Starting => 8,
+        _ => 9,
+    }
+}
+
+pub fn bar(state: TaskState) -> String {
+    let filled = BAR_WIDTH * step(state) / 9;
+    format!(
+        "[{}>{}]",
+        "=".repeat(filled),
+        " ".repeat(BAR_WIDTH - filled)
+    )
+}
+
+/// What a slot's line says: its task's error while it cannot run, else its state and bar.
+fn task_line(label: &str, task: Option<&Task>) -> String {
+    let Some(t) = task else {
+        return format!("{label}: {:<9} {}", "new", bar(TaskState::New));
+    };
+    if !t.status.err.is_empty() && t.status.state != TaskState::Running {
+        return format!("{label}: {}", t.status.err);
+    }
+    let state = t.status.state.as_str().to_lowercase();
+    format!("{label}: {state:<9} {}", bar(t.status.state))
+}
+
+/// The task that stands for a slot: the newest one meant to run, else the newest.
+fn newest<'a>(tasks: impl Iterator<Item = &'a Task>) -> Option<&'a Task> {
+    let tasks: Vec<&Task> = tasks.collect();
+    let latest = |ts: Vec<&'a Task>| {
+        ts.into_iter()
+            .max_by_key(|t| (t.meta.created_at_ms, t.id.clone()))
+    };
+    latest(
+        tasks
+            .iter()
+            .copied()
+            .filter(|t| t.desired_state == TaskState::Running)
+            .collect(),
+    )
+    .or_else(|| latest(tasks))
+}
+
+fn is_current_running(t: &Task, service: &Service) -> bool {
+    t.desired_state == TaskState::Running
+        && t.status.state == TaskState::Running
+        && t.spec_version >= service.spec_version
+}
+
+pub fn snapshot(service: &Service, tasks: &[Task], nodes: &BTreeMap<String, Node>) -> Snapshot {
+    let tasks: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| t.service_id == service.id)
+        .collect();
+    let mut lines = Vec::new();
+    let (running, desired) = match service.spec.mode {
+        ServiceMode::Replicated { replicas } => {
+            let mut running = 0;
+            for slot in 1..=replicas {
+                let task = newest(tasks.iter().copied().filter(|t| t.slot == slot));
+                if task.is_some_and(|t| is_current_running(t, service)) {
+                    running += 1;
+                }
+                lines.push(task_line(&format!("{slot}/{replicas}"), task));
+            }
+            (running, replicas as usize)
+        }
+        ServiceMode::Global => {
+            let mut by_node: BTreeMap<&str, Vec<&Task>> = BTreeMap::new();
+            for t in tasks
+                .iter()
+                .filter(|t| t.desired_state == TaskState::Running)
+            {
+                by_node.entry(&t.node_id).or_default().push(t);
+            }
+            let mut running = 0;
+            for (node_id, ts) in &by_node {
+                let task = newest(ts.iter().copied());
+                if task.is_some_and(|t| is_current_running(t, service)) {
+                    running += 1;
+                }
+                let label = nodes
+                    .get(*node_id)
+                    .map(|n| short_id(&n.id).to_string())
+                    .unwrap_or_else(|| short_id(node_id).to_string());
+                lines.push(task_line(&label, task));
+            }
+            (running, by_node.len())
+        }
+    };
+    // Converged: every slot runs the current spec and nothing else still runs.
+    let stray = tasks
+        .iter()
+        .filter(|t| t.status.state == TaskState::Running && !is_current_running(t, service))
+        .count();
+    let failure = service.update_status.as_ref().and_then(|u| match u.state {
+        UpdateState::Paused => Some(format!("update paused: {}", u.message)),
+        UpdateState::RollbackPaused => Some(format!("rollback paused: {}", u.message)),
+        _ => None,
+    });
+    Snapshot {
+        overall: format!("overall progress: {running} out of {desired} tasks"),
+        lines,
+        converged: running == desired && stray == 0,
+        failure,
+    }
+}
+
+/// Draws snapshots: in place on a terminal, as changed lines otherwise.
+struct Printer {
+    tty: bool,
+    quiet: bool,
+    /// Lines of the last block drawn (terminal) or last text per line (plain).
+    shown: Vec<String>,
+}
+
+impl Printer {
+    fn show(&mut self, snap: &Snapshot) {
+        if self.quiet {
+            return;
+        }
+        let block: Vec<String> = std::iter::once(snap.overall.clone())
+            .chain(snap.lines.iter().cloned())
+            .collect();
+        let mut out = std::io::stdout().lock();
+        if self.tty {
+            if !self.shown.is_empty() {
+                let _ = write!(out, "\x1b[{}A", self.shown.len());
+            }
+            for l in &block {
+                let _ = writeln!(out, "\x1b[2K{l}");
+            }
+        } else {
+            for (i, l) in block.iter().enumerate() {
+                if self.shown.get(i) != Some(l) {
+                    let _ = writeln!(out, "{l}");
+                }
+            }
+        }
+        let _ = out.flush();
+        self.shown = block;
+    }
+
+    fn line(&self, text: &str) {
+        if !self.quiet {
+            println!("{text}");
+        }
+    }
+}
+
+pub async fn wait_unless_detached(
+    client: &mut Control,
+    service_id: &str,
+    wait: &WaitFlags,
+) -> Result<()> {
+    if wait.detach {
+        return Ok(());
+    }
+    let deadline = (wait.timeout > 0).then(|| Instant::now() + Duration::from_millis(wait.timeout));
+    let mut printer = Printer {
+        tty: std::io::stdout().is_terminal(),
+        quiet: wait.quiet,
+        shown: Vec::new(),
+    };
+    let mut converged_before = false;
+    loop {
+        let service = service::get(client, service_id).await?;
+        let tasks = service::list::list_tasks(
+            client,
+            pc::ListTasksRequest {
+                service_ids: vec![service.id.clone()],
+                ..Default::default()
+            },
+        )
+        .await?;
+        let nodes = match service.spec.mode {
+            ServiceMode::Global => service::list::list_nodes(client)
+                .await?
+                .into_iter()
+                .map(|n| (n.id.clone(), n))
+                .collect(),
+            ServiceMode::Replicated { .. } => BTreeMap::new(),
+        };
+        let snap = snapshot(&service, &tasks, &nodes);
+        printer.show(&snap);
+        if let Some(failure) = snap.failure {
+            bail!("{failure}; see `swarmctl service ps {}`", service.spec.name);
+        }
+        // Converged twice in a row, one poll apart: tasks that crash at once are caught.
+        if snap.converged && converged_before {
+            printer.line("verify: Service converged");
+            return Ok(());
+        }
+        converged_before = snap.converged;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            bail!(
+                "service {} did not converge within {} ({}); it keeps converging in the background, see `swarmctl service ps {}`",
+                service.spec.name,
+                format_duration_ms(wait.timeout),
+                snap.overall,
+                service.spec.name
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::{TaskStatus, UpdateStatus};
+
+    fn service(replicas: u64) -> Service {
+        let mut s = Service {
+            id: "s1".into(),
+            spec_version: 2,
+            ..Default::default()
+        };
+        s.spec.mode = ServiceMode::Replicated { replicas };
+        s
+    }
+
+    fn task(id: &str, slot: u64, state: TaskState, version: u64, created: i64) -> Task {
+        let mut t = Task {
+            id: id.into(),
+            service_id: "s1".into(),
+            slot,
+            spec_version: version,
+            desired_state: TaskState::Running,
+            status: TaskStatus {
+                state,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        t.meta.created_at_ms = created;
+        t
+    }
+
+    #[test]
+    fn bars_grow_with_state() {
+        assert_eq!(bar(TaskState::Running), format!("[{}>]", "=".repeat(50)));
+        assert_eq!(
+            bar(TaskState::New),
+            format!("[{}>{}]", "=".repeat(5), " ".repeat(45))
+        );
+    }
+
+    #[test]
+    fn replicated_progress_per_slot() {
+        let mut pending = task("c", 3, TaskState::Pending, 2, 1);
+        pending.status.err =
+            "no suitable node (scheduling constraints not satisfied on 2 nodes)".into();
+        let mut old = task("a0", 1, TaskState::Running, 2, 0);
+        old.desired_state = TaskState::Shutdown;
+        old.status.state = TaskState::Shutdown;
+        let tasks = vec![
+            old,
+            task("a", 1, TaskState::Running, 2, 1),
+            task("b", 2, TaskState::Preparing, 2, 1),
+            pending,
+        ];
+        let snap = snapshot(&service(3), &tasks, &BTreeMap::new());
+        assert_eq!(snap.overall, "overall progress: 1 out of 3 tasks");
+        assert_eq!(
+            snap.lines[0],
+            format!("1/3: running   [{}>]", "=".repeat(50))
+        );
+        assert!(
+            snap.lines[1].starts_with("2/3: preparing [====="),
+            "{}",
+            snap.lines[1]
+        );
+        assert_eq!(
+            snap.lines[2],
+            "3/3: no suitable node (scheduling constraints not satisfied on 2 nodes)"
+        );
+        assert!(!snap.converged);
+    }
+
+    #[test]
+    fn converged_only_when_every_slot_runs_the_current_spec_and_nothing_else_runs() {
+        let all = vec![
+            task("a", 1, TaskState::Running, 2, 1),
+            task("b", 2, TaskState::Running, 2, 1),
+        ];
+        assert!(snapshot(&service(2), &all, &BTreeMap::new()).converged);
+        // An out-of-date task still counts as not converged.
+        let stale = vec![
+            task("a", 1, TaskState::Running, 1, 1),
+            task("b", 2, TaskState::Running, 2, 1),
+        ];
+        assert!(!snapshot(&service(2), &stale, &BTreeMap::new()).converged);
+        // Scaled down to 1: slot 2's task still running is not converged yet.
+        let mut leaving = task("b", 2, TaskState::Running, 2, 1);
+        leaving.desired_state = TaskState::Remove;
+        let down = vec![task("a", 1, TaskState::Running, 2, 1), leaving];
+        let snap = snapshot(&service(1), &down, &BTreeMap::new());
+        assert_eq!(snap.overall, "overall progress: 1 out of 1 tasks");
+        assert!(!snap.converged);
+        assert!(snapshot(&service(0), &[], &BTreeMap::new()).converged);
+    }
+
+    #[test]
+    fn paused_update_is_a_failure() {
+        let mut s = service(1);
+        s.update_status = Some(UpdateStatus {
+            state: UpdateState::Paused,
+            message: "task a failed".into(),
+            ..Default::default()
+        });
+        let snap = snapshot(&s, &[], &BTreeMap::new());
+        assert_eq!(
+            snap.failure.as_deref(),
+            Some("update paused: task a failed")
+        );
+    }
+}
