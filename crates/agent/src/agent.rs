@@ -22,6 +22,9 @@ const RPC_TIMEOUT: Duration = Duration::from_secs(3);
 const REPORT_FLUSH: Duration = Duration::from_millis(20);
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(2);
+/// How often the node re-checks its own description (engine reachable? capacity?): a change
+/// reopens the session so the managers see it on `node inspect`.
+const DESCRIBE_EVERY: Duration = Duration::from_secs(5);
 /// Metadata key a non-leader manager uses to name the leader.
 const LEADER_METADATA: &str = "swarm-leader";
 
@@ -208,9 +211,10 @@ impl Agent {
             .await
             .map_err(|e| SessionEnd::Failed(e.to_string()))?;
         let mut client = DispatcherClient::new(channel);
+        let described = self.describe().await;
         let request = pb::SessionRequest {
             node_id: self.config.node_id.clone(),
-            description: Some(self.describe().await.into()),
+            description: Some(described.clone().into()),
             listen_addr: self.config.listen_addr.clone(),
         };
         let mut stream = match client.session(request).await {
@@ -231,6 +235,8 @@ impl Agent {
         let mut period = Duration::from_millis(500);
         let mut heartbeat = tokio::time::interval(period);
         let mut session_id = String::new();
+        let mut recheck = tokio::time::interval(DESCRIBE_EVERY);
+        recheck.tick().await;
         tracing::info!(manager = %addr, "session open");
         loop {
             tokio::select! {
@@ -254,6 +260,12 @@ impl Agent {
                     Ok(None) => return Ok(()),
                     Err(e) => return Err(SessionEnd::Failed(e.to_string())),
                 },
+                _ = recheck.tick() => {
+                    if self.describe().await != described {
+                        tracing::info!("node description changed; reopening the session");
+                        return Ok(());
+                    }
+                }
                 _ = heartbeat.tick(), if !session_id.is_empty() => {
                     let req = pb::HeartbeatRequest {
                         node_id: self.config.node_id.clone(),
