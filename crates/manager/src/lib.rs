@@ -9,6 +9,8 @@
 //!
 //! On every manager: `controlapi`, the API swarmctl talks to.
 
+pub mod allocator;
 pub mod dispatcher;
 pub mod membership;
+pub mod orchestrator;
 pub mod scheduler;

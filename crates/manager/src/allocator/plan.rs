@@ -1,0 +1,120 @@
+//! One allocation pass, as a pure function of the store: the ingress network if it is
+//! missing, an ingress IP for every node without one, and an IP + MAC for every new task.
+
+use store::Tables;
+use types::network::INGRESS_NAME;
+use types::{Network, NetworkAttachment, NetworkSpec, Node, Task, TaskState};
+
+use super::ipam::{mac_for, IngressPool, IpamError};
+
+/// What a pass writes.
+#[derive(Debug, Default)]
+pub struct Allocation {
+    /// The ingress network, when it did not exist yet.
+    pub create_network: Option<Network>,
+    pub nodes: Vec<Node>,
+    pub tasks: Vec<Task>,
+}
+
+impl Allocation {
+    pub fn is_empty(&self) -> bool {
+        self.create_network.is_none() && self.nodes.is_empty() && self.tasks.is_empty()
+    }
+}
+
+/// The message a task waiting for an address carries in `status.err`.
+pub fn exhausted_message(subnet: &str) -> String {
+    format!("ingress network {subnet} has no free address")
+}
+
+/// Decides a pass. Nothing happens before the cluster object exists: the ingress subnet is one
+/// of its settings, and the network is created once and never recreated.
+pub fn allocate(tables: &Tables, now_ms: i64) -> Result<Allocation, IpamError> {
+    let mut out = Allocation::default();
+    let Some(cluster) = tables.cluster() else {
+        return Ok(out);
+    };
+    let network = match tables.ingress() {
+        Some(n) => n.clone(),
+        None => {
+            let mut spec = NetworkSpec::ingress(&cluster.spec.ingress_subnet);
+            let pool = IngressPool::new(&spec.subnet)?;
+            spec.name = INGRESS_NAME.to_string();
+            spec.subnet = pool.subnet();
+            spec.gateway = pool.gateway().to_string();
+            let n = Network {
+                id: types::new_id(),
+                meta: Default::default(),
+                spec,
+            };
+            out.create_network = Some(n.clone());
+            n
+        }
+    };
+    let mut pool = IngressPool::new(&network.spec.subnet)?;
+    pool.mark(&network.spec.gateway);
+    for n in tables.nodes.values() {
+        pool.mark(&n.ingress_addr);
+    }
+    for t in tables.tasks.values() {
+        for a in &t.networks {
+            pool.mark(&a.addr);
+        }
+    }
+
+    for n in tables.nodes.values().filter(|n| n.ingress_addr.is_empty()) {
+        let Some(ip) = pool.allocate() else {
+            tracing::warn!(node = %n.id, "{}", exhausted_message(&network.spec.subnet));
+            break;
+        };
+        let mut n = n.clone();
+        n.ingress_addr = ip.to_string();
+        out.nodes.push(n);
+    }
+
+    let mut waiting: Vec<&Task> = tables
+        .tasks
+        .values()
+        .filter(|t| t.status.state == TaskState::New && t.desired_state <= TaskState::Running)
+        .collect();
+    waiting.sort_by_key(|t| (t.meta.created_at_ms, t.id.as_str()));
+    for t in waiting {
+        let Some(service) = tables.services.get(&t.service_id) else {
+            // Its service is gone: the orchestrator removes it.
+            continue;
+        };
+        let mut t = t.clone();
+        let kept = t
+            .networks
+            .first()
+            .filter(|a| a.network_id == network.id && !a.addr.is_empty())
+            .cloned();
+        let attachment = match kept {
+            Some(a) => a,
+            None => match pool.allocate() {
+                Some(ip) => NetworkAttachment {
+                    network_id: network.id.clone(),
+                    addr: ip.to_string(),
+                    mac: mac_for(ip),
+                },
+                None => {
+                    let err = exhausted_message(&network.spec.subnet);
+                    if t.status.err != err {
+                        t.status.err = err;
+                        t.status.timestamp_ms = now_ms;
+                        out.tasks.push(t);
+                    }
+                    continue;
+                }
+            },
+        };
+        t.networks = vec![attachment];
+        t.endpoint_ports = service.endpoint_ports.clone();
+        t.status.state = TaskState::Pending;
+        t.status.message = "allocated".to_string();
+        t.status.err.clear();
+        t.status.timestamp_ms = now_ms;
+        out.tasks.push(t);
+    }
+    Ok(out)
+}

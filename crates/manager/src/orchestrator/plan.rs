@@ -1,0 +1,130 @@
+//! A reconcile pass over one service: a working copy of its tasks that the decision stages
+//! change in turn, turned into one store write at the end.
+//!
+//! Stages see each other's effects (a task the restart stage shut down is no longer runnable
+//! for the scaling stage) without any I/O in between.
+
+use std::collections::BTreeMap;
+
+use store::{Object, Tables, Tx};
+use types::{Service, Task, TaskState, TaskStatus};
+
+use super::slot::{creation_order, SlotKey};
+
+/// The service's tasks as the pass will leave them.
+pub struct Working {
+    tasks: Vec<Task>,
+    /// Desired state as read from the store; `None` for tasks created in this pass.
+    read_desired: Vec<Option<TaskState>>,
+    /// The service as it should be written back (update status, rollback), if changed.
+    pub service: Option<Service>,
+    /// The earliest time something becomes due (restart delay, update monitor).
+    pub requeue_at_ms: Option<i64>,
+}
+
+impl Working {
+    pub fn of_service(tables: &Tables, service_id: &str) -> Working {
+        let tasks: Vec<Task> = tables.tasks_of_service(service_id).cloned().collect();
+        let read_desired = tasks.iter().map(|t| Some(t.desired_state)).collect();
+        Working {
+            tasks,
+            read_desired,
+            service: None,
+            requeue_at_ms: None,
+        }
+    }
+
+    pub fn task(&self, i: usize) -> &Task {
+        &self.tasks[i]
+    }
+
+    pub fn indices(&self) -> std::ops::Range<usize> {
+        0..self.tasks.len()
+    }
+
+    /// Tasks grouped by slot, each group in creation order.
+    pub fn slots(&self) -> BTreeMap<SlotKey, Vec<usize>> {
+        let mut slots: BTreeMap<SlotKey, Vec<usize>> = BTreeMap::new();
+        for (i, t) in self.tasks.iter().enumerate() {
+            slots.entry(SlotKey::of(t)).or_default().push(i);
+        }
+        for group in slots.values_mut() {
+            group.sort_by(|&a, &b| creation_order(&self.tasks[a], &self.tasks[b]));
+        }
+        slots
+    }
+
+    pub fn refs(&self, idx: &[usize]) -> Vec<&Task> {
+        idx.iter().map(|&i| &self.tasks[i]).collect()
+    }
+
+    /// Raises a task's desired state; desired states never go back.
+    pub fn set_desired(&mut self, i: usize, state: TaskState) {
+        let t = &mut self.tasks[i];
+        if t.desired_state < state {
+            t.desired_state = state;
+        }
+    }
+
+    pub fn add(&mut self, task: Task) -> usize {
+        self.tasks.push(task);
+        self.read_desired.push(None);
+        self.tasks.len() - 1
+    }
+
+    pub fn requeue_at(&mut self, at_ms: i64) {
+        self.requeue_at_ms = Some(self.requeue_at_ms.map_or(at_ms, |r| r.min(at_ms)));
+    }
+
+    pub fn created(&self) -> usize {
+        self.read_desired.iter().filter(|d| d.is_none()).count()
+    }
+
+    /// Writes the pass's changes. A write that creates tasks also rewrites the service it read
+    /// (unchanged if nothing else changed): the version check then makes two orchestrators
+    /// working from the same state — an old leader that has not stopped yet — conflict instead
+    /// of both creating the same slots.
+    pub fn into_tx(self, read_service: Option<&Service>, tx: &mut Tx) {
+        let creates = self.created() > 0;
+        for (task, read) in self.tasks.into_iter().zip(self.read_desired) {
+            match read {
+                None => tx.create(Object::Task(task)),
+                Some(d) if d != task.desired_state => tx.update(Object::Task(task)),
+                Some(_) => {}
+            }
+        }
+        match (self.service, read_service) {
+            (Some(s), _) => tx.update(Object::Service(s)),
+            (None, Some(s)) if creates => tx.update(Object::Service(s.clone())),
+            _ => {}
+        }
+    }
+}
+
+/// A fresh task for a slot (replicated) or a node (global), stamped from the service as it is.
+pub fn new_task(service: &Service, key: &SlotKey, now_ms: i64) -> Task {
+    let (slot, node_id) = match key {
+        SlotKey::Replica(n) => (*n, String::new()),
+        SlotKey::Node(node) => (0, node.clone()),
+    };
+    let mut task = Task {
+        id: types::new_id(),
+        service_id: service.id.clone(),
+        service_name: service.spec.name.clone(),
+        slot,
+        node_id,
+        spec: service.spec.task.clone(),
+        spec_version: service.spec_version,
+        desired_state: TaskState::Running,
+        status: TaskStatus {
+            state: TaskState::New,
+            timestamp_ms: now_ms,
+            message: "created".to_string(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    // Orders it after its slot's history until the store stamps the real creation time.
+    task.meta.created_at_ms = now_ms;
+    task
+}
