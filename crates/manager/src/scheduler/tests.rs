@@ -37,7 +37,11 @@ impl Running {
 
     /// Waits (up to 5 s) until `cond` holds on the store, failing with what it saw.
     async fn until(&self, what: &str, cond: impl Fn(&Tables) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        self.within(Duration::from_secs(5), what, cond).await
+    }
+
+    async fn within(&self, limit: Duration, what: &str, cond: impl Fn(&Tables) -> bool) {
+        let deadline = tokio::time::Instant::now() + limit;
         while !self.store.view(&cond) {
             if tokio::time::Instant::now() > deadline {
                 panic!("timed out waiting for {what}; tasks: {:#?}", self.summary());
@@ -246,6 +250,9 @@ async fn a_pending_task_is_placed_when_a_node_becomes_ready() {
         t.tasks["s-t1"].status.err == "no suitable node (1 node not available for new tasks)"
     })
     .await;
+    // Let the tick that follows the scheduler's own write pass, so only the node's event is
+    // left to trigger the next one.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     s.store
         .update(|t, tx| {
             let mut n = t.nodes["n1"].clone();
@@ -255,7 +262,8 @@ async fn a_pending_task_is_placed_when_a_node_becomes_ready() {
         })
         .await
         .unwrap();
-    s.until("assigned", |t| {
+    // Sooner than the periodic resync (2 s): the node's event alone must trigger placement.
+    s.within(Duration::from_secs(1), "assigned", |t| {
         t.tasks["s-t1"].status.state == TaskState::Assigned
     })
     .await;
