@@ -53,16 +53,33 @@ pub enum HarnessError {
     Images { script: String, detail: String },
 }
 
+/// How to run the engine; the default is a private engine in the caller's network namespace.
+#[derive(Debug, Clone, Default)]
+pub struct DockerdOptions {
+    /// Run dockerd in this network namespace (`/run/netns/NODE`). It enters through
+    /// `nsenter --net=…`, not `ip netns exec`, which remounts /sys and so hides the cgroup
+    /// mounts dockerd needs.
+    pub netns: Option<PathBuf>,
+    /// More dockerd flags, e.g. `--label zone=a` for `engine.labels.zone` constraints.
+    pub extra_args: Vec<String>,
+}
+
 /// A running private dockerd. Dropping it stops the engine and removes its directory.
 pub struct PrivateDockerd {
     dir: PathBuf,
     child: Child,
     host: String,
+    options: DockerdOptions,
 }
 
 impl PrivateDockerd {
-    /// Starts an engine and waits until its API answers.
+    /// Starts an engine with the default options and waits until its API answers.
     pub fn start() -> Result<Self, HarnessError> {
+        Self::start_with(DockerdOptions::default())
+    }
+
+    /// Starts an engine and waits until its API answers.
+    pub fn start_with(options: DockerdOptions) -> Result<Self, HarnessError> {
         if !Uid::effective().is_root() {
             return Err(HarnessError::NotRoot(Uid::effective().as_raw()));
         }
@@ -72,12 +89,13 @@ impl PrivateDockerd {
             .tempdir_in("/tmp")
             .map_err(HarnessError::Dir)?
             .keep();
-        let started = Self::spawn(&dir);
+        let started = spawn(&dir, &options);
         let mut engine = match started {
             Ok(child) => PrivateDockerd {
                 host: format!("unix://{}", dir.join("docker.sock").display()),
                 dir,
                 child,
+                options,
             },
             Err(err) => {
                 let _ = fs::remove_dir_all(&dir);
@@ -93,12 +111,17 @@ impl PrivateDockerd {
     /// machine cannot run one and the test may skip — never under `CI=true`, where every
     /// failure to set up panics so that CI cannot pass without running the test.
     pub fn start_for_test() -> Option<Self> {
+        Self::start_for_test_with(DockerdOptions::default())
+    }
+
+    /// [`Self::start_for_test`] with options.
+    pub fn start_for_test_with(options: DockerdOptions) -> Option<Self> {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
         if !ci && !Uid::effective().is_root() {
             eprintln!("skipping: a private dockerd needs root (set CI=true to make this fail)");
             return None;
         }
-        let engine = Self::start().and_then(|engine| {
+        let engine = Self::start_with(options).and_then(|engine| {
             engine.build_images()?;
             Ok(engine)
         });
@@ -106,6 +129,14 @@ impl PrivateDockerd {
             Ok(engine) => Some(engine),
             Err(err) => panic!("cannot set up a private Docker engine: {err}"),
         }
+    }
+
+    /// Stops the engine and starts it again on the same directory and socket: its images
+    /// stay; its containers were stopped by the shutdown, as on a machine's engine restart.
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        self.shut_down();
+        self.child = spawn(&self.dir, &self.options).map_err(HarnessError::Spawn)?;
+        self.wait_ready()
     }
 
     /// `unix:///tmp/sw-dk-…/docker.sock`, for `DOCKER_HOST` and `DockerExecutor::connect`.
@@ -153,25 +184,6 @@ impl PrivateDockerd {
         cli
     }
 
-    fn spawn(dir: &Path) -> std::io::Result<Child> {
-        let log = fs::File::create(dir.join("dockerd.log"))?;
-        let path = |name: &str| dir.join(name).display().to_string();
-        Command::new("dockerd")
-            .args(["--data-root", &path("data"), "--exec-root", &path("exec")])
-            .args(["--pidfile", &path("dockerd.pid")])
-            .args(["-H", &format!("unix://{}", path("docker.sock"))])
-            .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
-            // Containers still running at shutdown are killed after this many seconds.
-            .args(["--shutdown-timeout", "2"])
-            .env("HTTP_PROXY", DEAD_PROXY)
-            .env("HTTPS_PROXY", DEAD_PROXY)
-            .env_remove("NO_PROXY")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-    }
-
     fn wait_ready(&mut self) -> Result<(), HarnessError> {
         let deadline = Instant::now() + START_TIMEOUT;
         let socket = self.socket();
@@ -206,6 +218,13 @@ impl PrivateDockerd {
         let log = fs::read_to_string(self.log_path()).unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    /// The engine stopped and nothing of it left running or mounted; its files stay.
+    fn shut_down(&mut self) {
+        self.stop_dockerd();
+        self.kill_leftover_processes();
+        self.unmount_leftovers();
     }
 
     /// SIGTERM, then SIGKILL if dockerd is still there after [`STOP_TIMEOUT`].
@@ -265,13 +284,46 @@ impl PrivateDockerd {
 
 impl Drop for PrivateDockerd {
     fn drop(&mut self) {
-        self.stop_dockerd();
-        self.kill_leftover_processes();
-        self.unmount_leftovers();
+        self.shut_down();
         if let Err(err) = fs::remove_dir_all(&self.dir) {
             eprintln!("cannot remove {}: {err}", self.dir.display());
         }
     }
+}
+
+/// dockerd with its own roots, pidfile and socket under `dir`, logging to `dir/dockerd.log`.
+fn spawn(dir: &Path, options: &DockerdOptions) -> std::io::Result<Child> {
+    // Appended to, so that a restarted engine's log follows the first one's.
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("dockerd.log"))?;
+    let path = |name: &str| dir.join(name).display().to_string();
+    let mut command = match &options.netns {
+        Some(netns) => {
+            let mut nsenter = Command::new("nsenter");
+            nsenter
+                .arg(format!("--net={}", netns.display()))
+                .arg("dockerd");
+            nsenter
+        }
+        None => Command::new("dockerd"),
+    };
+    command
+        .args(["--data-root", &path("data"), "--exec-root", &path("exec")])
+        .args(["--pidfile", &path("dockerd.pid")])
+        .args(["-H", &format!("unix://{}", path("docker.sock"))])
+        .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
+        // Containers still running at shutdown are killed after this many seconds.
+        .args(["--shutdown-timeout", "2"])
+        .args(&options.extra_args)
+        .env("HTTP_PROXY", DEAD_PROXY)
+        .env("HTTPS_PROXY", DEAD_PROXY)
+        .env_remove("NO_PROXY")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
 }
 
 /// `GET /_ping` over the socket: the engine is up when it answers `OK`.
