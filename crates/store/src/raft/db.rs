@@ -41,6 +41,9 @@ pub(crate) enum Sync {
 pub struct RaftDb {
     db: Database,
     path: PathBuf,
+    /// Dropped after `db` (fields drop in order), i.e. once the file is closed and unlocked:
+    /// the signal that the state directory can be opened again.
+    _closed: tokio::sync::watch::Sender<()>,
 }
 
 pub(crate) type StorageResult<T> = Result<T, StorageError<NodeId>>;
@@ -105,7 +108,17 @@ impl RaftDb {
         tx.open_table(META).map_err(|e| fail(e.to_string()))?;
         tx.commit()
             .map_err(|e| fail(format!("cannot write (read-only or disk full?): {e}")))?;
-        Ok(Arc::new(RaftDb { db, path }))
+        Ok(Arc::new(RaftDb {
+            db,
+            path,
+            _closed: tokio::sync::watch::channel(()).0,
+        }))
+    }
+
+    /// Resolves once the last handle to this database is dropped and the file is closed.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self._closed.subscribe();
+        async move { while rx.changed().await.is_ok() {} }
     }
 
     pub fn path(&self) -> &Path {

@@ -1,12 +1,14 @@
 //! [`RaftNode`]: a manager's part in consensus, as the daemon drives it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Weak};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use api::raft::raft_server::RaftServer;
 use openraft::{RaftMetrics, ServerState};
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use super::config::RaftConfig;
@@ -24,6 +26,10 @@ use super::{LogStore, ManagerNode, NodeId, Raft};
 use crate::memory::MemoryStore;
 use crate::store::Store;
 
+/// openraft's tasks (a replication stream in a slow RPC, a snapshot being written) may
+/// hold the database a little after the core stopped.
+const DB_RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Who leads, as this manager sees it. Leader-only components start when `is_self` turns
 /// true and stop when it turns false.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,9 +46,9 @@ pub struct Leadership {
 pub struct RaftNode {
     core: Arc<NodeCore>,
     leadership: watch::Receiver<Leadership>,
-    /// Lets shutdown wait until openraft's tasks released the database file, so the same
-    /// state directory can be opened again at once.
-    db: Weak<RaftDb>,
+    /// Resolves when openraft's tasks released the database file: shutdown waits for it so
+    /// the same state directory can be opened again at once.
+    db_closed: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
 }
 
 impl RaftNode {
@@ -73,7 +79,7 @@ impl RaftNode {
         let raft = Raft::new(config.id, openraft_config, network, log, sm)
             .await
             .map_err(|e| state_err(&e))?;
-        let weak_db = Arc::downgrade(&db);
+        let db_closed = Mutex::new(Some(Box::pin(db.closed()) as Pin<Box<_>>));
         drop(db);
         let core = Arc::new(NodeCore {
             raft,
@@ -87,7 +93,7 @@ impl RaftNode {
         Ok(RaftNode {
             core,
             leadership,
-            db: weak_db,
+            db_closed,
         })
     }
 
@@ -206,14 +212,14 @@ impl RaftNode {
         self.core.stopped.cancel();
         let stopped = self.core.raft.shutdown().await;
         // openraft's worker tasks drop their storage handles shortly after the core stops.
-        for _ in 0..100 {
-            if self.db.strong_count() == 0 {
-                break;
+        let closed = self.db_closed.lock().await.take();
+        if let Some(closed) = closed {
+            if tokio::time::timeout(DB_RELEASE_TIMEOUT, closed)
+                .await
+                .is_err()
+            {
+                tracing::warn!("raft storage still in use {DB_RELEASE_TIMEOUT:?} after shutdown");
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if self.db.strong_count() != 0 {
-            tracing::warn!("raft storage still in use after shutdown");
         }
         stopped.map_err(|e| RaftNodeError::Stopped(e.to_string()))
     }
