@@ -10,6 +10,7 @@
 //! On every manager: `controlapi`, the API swarmctl talks to.
 
 pub mod allocator;
+pub mod controlapi;
 pub mod dispatcher;
 pub mod membership;
 pub mod orchestrator;

@@ -1,0 +1,84 @@
+//! The cluster object (settings, join tokens) and networks.
+
+use api::control as pc;
+use store::{Object, Store};
+use types::{Cluster, Network};
+
+use super::error::ApiError;
+use super::token::new_join_token;
+
+pub fn get(store: &Store) -> Result<Cluster, ApiError> {
+    store.view(|t| t.cluster().cloned()).ok_or_else(|| {
+        ApiError::FailedPrecondition(
+            "this manager has no cluster yet; it is still starting or joining, retry in a moment"
+                .into(),
+        )
+    })
+}
+
+/// Replaces the chosen join tokens; nodes already in the cluster are unaffected, a node joining
+/// with a rotated-out token is refused.
+pub async fn rotate_join_tokens(
+    store: &Store,
+    req: pc::RotateJoinTokenRequest,
+) -> Result<Cluster, ApiError> {
+    if !req.worker && !req.manager {
+        return Err(ApiError::InvalidArgument(
+            "nothing to rotate: ask for the worker token, the manager token, or both".into(),
+        ));
+    }
+    store
+        .update(|tables, tx| {
+            let mut cluster = tables.cluster().cloned().ok_or_else(|| {
+                ApiError::FailedPrecondition("this manager has no cluster yet".into())
+            })?;
+            if req.worker {
+                cluster.join_tokens.worker = new_join_token(&cluster.id);
+            }
+            if req.manager {
+                cluster.join_tokens.manager = new_join_token(&cluster.id);
+            }
+            tx.update(Object::Cluster(cluster));
+            Ok::<_, ApiError>(())
+        })
+        .await?;
+    get(store)
+}
+
+pub fn list_networks(store: &Store) -> Vec<Network> {
+    store.view(|t| t.networks.values().cloned().collect())
+}
+
+/// A network by ID, name or unique ID prefix, as docker resolves them.
+pub fn get_network(store: &Store, query: &str) -> Result<Network, ApiError> {
+    store.view(|t| {
+        if let Some(n) = t.networks.get(query) {
+            return Ok(n.clone());
+        }
+        let by_name: Vec<&Network> = t
+            .networks
+            .values()
+            .filter(|n| n.spec.name == query)
+            .collect();
+        let by_prefix: Vec<&Network> = t
+            .networks
+            .values()
+            .filter(|n| !query.is_empty() && n.id.starts_with(query))
+            .collect();
+        for candidates in [by_name, by_prefix] {
+            match candidates.as_slice() {
+                [] => continue,
+                [one] => return Ok((*one).clone()),
+                many => {
+                    return Err(ApiError::InvalidArgument(format!(
+                        "network {query} is ambiguous ({} match); use a longer ID prefix",
+                        many.len()
+                    )))
+                }
+            }
+        }
+        Err(ApiError::NotFound(format!(
+            "network {query} not found; list networks with `swarmctl network ls`"
+        )))
+    })
+}

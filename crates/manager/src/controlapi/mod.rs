@@ -1,0 +1,235 @@
+//! The control API: what `swarmctl` talks to, served by every manager.
+//!
+//! Reads come from the local store; writes go through [`Store::update`], which forwards them to
+//! the Raft leader and returns once committed. Each request is checked completely before
+//! anything is written, so a refused request changes nothing.
+//!
+//! - [`services`]: create, get, update (and rollback), remove, list services; list tasks
+//! - [`nodes`]: list, get, update (availability, labels, promote/demote), remove nodes
+//! - [`cluster`]: the cluster object, join-token rotation, networks
+//! - [`agents`]: what is read from a node's agent: its live mesh table, task logs
+//! - [`token`]: making and parsing `SWMTKN-1-…` join tokens
+//! - [`error`]: the one mapping from failures to `tonic::Status`
+
+pub mod agents;
+pub mod cluster;
+pub mod error;
+pub mod nodes;
+pub mod services;
+pub mod token;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use api::control as pc;
+use api::control::control_server::Control;
+use api::dispatcher::agent_client::AgentClient;
+use api::objects as pb;
+use futures::future::BoxFuture;
+use store::Store;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+use types::Node;
+
+pub use error::ApiError;
+pub use token::{cluster_fingerprint, new_join_token, parse_join_token, ParsedJoinToken};
+
+/// Response metadata naming the node that answered, so `swarmctl node ls` can mark it with `*`.
+pub const NODE_ID_METADATA: &str = "swarm-node-id";
+
+/// Opens a connection to a node's `Agent` service. The daemon supplies it because only it knows
+/// where each node's agent listens and with which credentials.
+pub trait NodeConnector: Send + Sync + 'static {
+    /// A client for `node`'s agent, or UNAVAILABLE saying why the node cannot be reached.
+    /// The future owns what it needs (`'static`) so it can run on a spawned task.
+    fn agent(&self, node: &Node) -> BoxFuture<'static, Result<AgentClient<Channel>, Status>>;
+}
+
+/// The `Control` gRPC service over one manager's store.
+#[derive(Clone)]
+pub struct ControlApi {
+    /// The replicated state: reads local, writes committed through the leader.
+    store: Store,
+    /// How `NodeMesh` and `ServiceLogs` reach other nodes' agents.
+    connector: Arc<dyn NodeConnector>,
+    /// This manager's node ID: the default node of `NodeMesh`, and the `*` in `node ls`.
+    local_node_id: String,
+}
+
+impl ControlApi {
+    pub fn new(
+        store: Store,
+        connector: Arc<dyn NodeConnector>,
+        local_node_id: impl Into<String>,
+    ) -> Self {
+        ControlApi {
+            store,
+            connector,
+            local_node_id: local_node_id.into(),
+        }
+    }
+
+    /// Adds the answering node's ID to a response's metadata.
+    fn stamped<T>(&self, body: T) -> Response<T> {
+        let mut response = Response::new(body);
+        if let Ok(value) = MetadataValue::try_from(self.local_node_id.as_str()) {
+            response.metadata_mut().insert(NODE_ID_METADATA, value);
+        }
+        response
+    }
+}
+
+/// Converts a domain result into the wire reply.
+fn reply<T, W: From<T>>(result: Result<T, ApiError>) -> Result<Response<W>, Status> {
+    result
+        .map(|t| Response::new(W::from(t)))
+        .map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl Control for ControlApi {
+    async fn get_cluster(
+        &self,
+        _: Request<pc::GetClusterRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        let cluster = cluster::get(&self.store).map(pb::Cluster::from)?;
+        Ok(self.stamped(cluster))
+    }
+
+    async fn rotate_join_token(
+        &self,
+        request: Request<pc::RotateJoinTokenRequest>,
+    ) -> Result<Response<pb::Cluster>, Status> {
+        reply(cluster::rotate_join_tokens(&self.store, request.into_inner()).await)
+    }
+
+    async fn list_nodes(
+        &self,
+        _: Request<pc::ListNodesRequest>,
+    ) -> Result<Response<pc::ListNodesResponse>, Status> {
+        let nodes = nodes::list(&self.store);
+        Ok(self.stamped(pc::ListNodesResponse {
+            nodes: nodes.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn get_node(
+        &self,
+        request: Request<pc::GetNodeRequest>,
+    ) -> Result<Response<pb::Node>, Status> {
+        let node = nodes::get(&self.store, &request.into_inner().id).map(pb::Node::from)?;
+        Ok(self.stamped(node))
+    }
+
+    async fn update_node(
+        &self,
+        request: Request<pc::UpdateNodeRequest>,
+    ) -> Result<Response<pb::Node>, Status> {
+        reply(nodes::update(&self.store, request.into_inner()).await)
+    }
+
+    async fn remove_node(
+        &self,
+        request: Request<pc::RemoveNodeRequest>,
+    ) -> Result<Response<pc::RemoveNodeResponse>, Status> {
+        nodes::remove(&self.store, request.into_inner()).await?;
+        Ok(Response::new(pc::RemoveNodeResponse {}))
+    }
+
+    async fn create_service(
+        &self,
+        request: Request<pc::CreateServiceRequest>,
+    ) -> Result<Response<pb::Service>, Status> {
+        reply(services::create(&self.store, request.into_inner()).await)
+    }
+
+    async fn get_service(
+        &self,
+        request: Request<pc::GetServiceRequest>,
+    ) -> Result<Response<pb::Service>, Status> {
+        reply(services::get(&self.store, &request.into_inner().id))
+    }
+
+    async fn update_service(
+        &self,
+        request: Request<pc::UpdateServiceRequest>,
+    ) -> Result<Response<pb::Service>, Status> {
+        reply(services::update(&self.store, request.into_inner()).await)
+    }
+
+    async fn remove_service(
+        &self,
+        request: Request<pc::RemoveServiceRequest>,
+    ) -> Result<Response<pc::RemoveServiceResponse>, Status> {
+        services::remove(&self.store, &request.into_inner().id).await?;
+        Ok(Response::new(pc::RemoveServiceResponse {}))
+    }
+
+    async fn list_services(
+        &self,
+        _: Request<pc::ListServicesRequest>,
+    ) -> Result<Response<pc::ListServicesResponse>, Status> {
+        let services = services::list(&self.store);
+        Ok(Response::new(pc::ListServicesResponse {
+            services: services.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<pc::ListTasksRequest>,
+    ) -> Result<Response<pc::ListTasksResponse>, Status> {
+        let tasks = services::list_tasks(&self.store, &request.into_inner())?;
+        Ok(Response::new(pc::ListTasksResponse {
+            tasks: tasks.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn list_networks(
+        &self,
+        _: Request<pc::ListNetworksRequest>,
+    ) -> Result<Response<pc::ListNetworksResponse>, Status> {
+        let networks = cluster::list_networks(&self.store);
+        Ok(Response::new(pc::ListNetworksResponse {
+            networks: networks.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn get_network(
+        &self,
+        request: Request<pc::GetNetworkRequest>,
+    ) -> Result<Response<pb::Network>, Status> {
+        reply(cluster::get_network(&self.store, &request.into_inner().id))
+    }
+
+    async fn node_mesh(
+        &self,
+        request: Request<pc::NodeMeshRequest>,
+    ) -> Result<Response<pc::MeshTable>, Status> {
+        let query = request.into_inner().node;
+        let query = if query.is_empty() {
+            self.local_node_id.as_str()
+        } else {
+            query.as_str()
+        };
+        let table = agents::node_mesh(&self.store, self.connector.as_ref(), query).await?;
+        Ok(self.stamped(table))
+    }
+
+    type ServiceLogsStream = agents::LogStream;
+
+    async fn service_logs(
+        &self,
+        request: Request<pc::ServiceLogsRequest>,
+    ) -> Result<Response<Self::ServiceLogsStream>, Status> {
+        let stream = agents::service_logs(
+            self.store.clone(),
+            self.connector.clone(),
+            request.into_inner(),
+        )?;
+        Ok(Response::new(stream))
+    }
+}
