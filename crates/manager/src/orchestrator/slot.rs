@@ -227,3 +227,115 @@ pub fn settle_duplicates(
         refilling: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use types::{Node, NodeStatus, RestartCondition};
+
+    fn tables() -> Tables {
+        let mut t = Tables::default();
+        for (id, state) in [("up", NodeState::Ready), ("down", NodeState::Down)] {
+            let node = Node {
+                id: id.into(),
+                status: NodeStatus {
+                    state,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            t.nodes.insert(id.into(), node);
+        }
+        t
+    }
+
+    fn service(condition: RestartCondition) -> Service {
+        let mut s = Service {
+            spec_version: 2,
+            ..Default::default()
+        };
+        s.spec.task.restart.condition = condition;
+        s.spec.task.restart.delay_ms = 1_000;
+        s
+    }
+
+    fn task(desired: TaskState, state: TaskState, node: &str, version: u64) -> Task {
+        let mut t = Task {
+            node_id: node.into(),
+            desired_state: desired,
+            spec_version: version,
+            ..Default::default()
+        };
+        t.status.state = state;
+        t.status.timestamp_ms = 10_000;
+        t
+    }
+
+    #[test]
+    fn phases_follow_the_slot_history() {
+        use TaskState::*;
+        let t = tables();
+        let any = service(RestartCondition::Any);
+        let phase_of = |tasks: &[Task], s: &Service| {
+            let refs: Vec<&Task> = tasks.iter().collect();
+            phase(&refs, s, &t, 10_500)
+        };
+        assert_eq!(phase_of(&[], &any), Phase::Vacant);
+        assert_eq!(
+            phase_of(&[task(Running, Running, "up", 2)], &any),
+            Phase::Active
+        );
+        assert_eq!(
+            phase_of(&[task(Remove, Shutdown, "up", 2)], &any),
+            Phase::Vacant
+        );
+        // Ended on its own: the restart policy decides, the delay counts from the end.
+        assert_eq!(
+            phase_of(&[task(Shutdown, Failed, "up", 2)], &any),
+            Phase::RestartAt(11_000)
+        );
+        assert_eq!(
+            phase_of(
+                &[task(Shutdown, Failed, "up", 2)],
+                &service(RestartCondition::None)
+            ),
+            Phase::Finished
+        );
+        // A run of an older template is replaced at once, whatever the policy.
+        assert_eq!(
+            phase_of(
+                &[task(Shutdown, Failed, "up", 1)],
+                &service(RestartCondition::None)
+            ),
+            Phase::Stopped
+        );
+        // Stopped by a manager: refilled once nothing runs it any more.
+        assert_eq!(
+            phase_of(&[task(Shutdown, Running, "up", 1)], &any),
+            Phase::Stopping
+        );
+        assert_eq!(
+            phase_of(&[task(Shutdown, Running, "down", 1)], &any),
+            Phase::Stopped
+        );
+        assert_eq!(
+            phase_of(&[task(Shutdown, Pending, "", 1)], &any),
+            Phase::Stopped
+        );
+    }
+
+    #[test]
+    fn outdated_means_a_different_template_not_just_a_newer_version() {
+        let mut s = service(RestartCondition::Any);
+        let mut t = task(TaskState::Running, TaskState::Running, "up", 1);
+        t.spec = s.spec.task.clone();
+        assert!(
+            !is_outdated(&t, &s),
+            "same template, only the version moved"
+        );
+        s.spec.task.force_update = 1;
+        assert!(is_outdated(&t, &s));
+        t.spec_version = 2;
+        assert!(!is_outdated(&t, &s), "created at the current version");
+    }
+}

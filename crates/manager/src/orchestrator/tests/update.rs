@@ -157,7 +157,7 @@ async fn failure_action_rollback_returns_to_the_previous_spec() {
 }
 
 #[tokio::test]
-async fn a_rollback_by_the_control_api_is_rolled_out_like_an_update() {
+async fn a_rollback_requested_by_the_control_api_completes() {
     let store = new_store(&["a", "b"]).await;
     let agents = Agents::default();
     let o = start(&store);
@@ -169,18 +169,27 @@ async fn a_rollback_by_the_control_api_is_rolled_out_like_an_update() {
                 && image_of(&store, &id) == vec!["nginx:2"; 3]
         })
         .await;
-    // `service rollback`: the previous spec comes back under a new version.
+    // `service rollback`, as the control API writes it: the previous spec comes back under a
+    // new version and the rollout is marked as a rollback.
     write(&store, |t, tx| {
         let mut s = t.services[&id].clone();
         let prev = s.previous_spec.take().unwrap();
         s.previous_spec = Some(std::mem::replace(&mut s.spec, prev));
         s.spec_version += 1;
+        s.update_status = Some(types::UpdateStatus {
+            state: UpdateState::RollbackStarted,
+            started_at_ms: types::now_ms(),
+            completed_at_ms: 0,
+            message: "manually requested rollback".into(),
+        });
         tx.update(Object::Service(s));
     })
     .await;
     agents
         .until(&store, "rolled back", |_| {
-            image_of(&store, &id) == vec!["nginx:1"; 3] && running(&store, &id).len() == 3
+            image_of(&store, &id) == vec!["nginx:1"; 3]
+                && running(&store, &id).len() == 3
+                && update_state(&store, &id) == Some(UpdateState::RollbackCompleted)
         })
         .await;
     o.stop().await;
