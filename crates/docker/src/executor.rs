@@ -29,6 +29,7 @@ use crate::{describe, events, image, labels, logs, status};
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 
 pub struct DockerExecutor {
+    /// The engine's client; cheap to clone (one connection pool), so streams own a copy.
     docker: Docker,
     /// Written into every container's labels; selects this node's containers.
     node_id: String,
@@ -117,7 +118,7 @@ impl DockerExecutor {
         F: Fn(Docker, String) -> Fut,
         Fut: Future<Output = Result<T, DockerError>>,
     {
-        let cached = self.containers.lock().unwrap().get(task_id).cloned();
+        let cached = self.cache().get(task_id).cloned();
         if let Some(id) = cached {
             match op(self.docker.clone(), id).await {
                 Err(err) if is_not_found(&err) => self.forget(task_id),
@@ -162,14 +163,20 @@ impl DockerExecutor {
     }
 
     fn remember(&self, task_id: &str, container_id: &str) {
-        self.containers
-            .lock()
-            .unwrap()
+        self.cache()
             .insert(task_id.to_string(), container_id.to_string());
     }
 
     fn forget(&self, task_id: &str) {
-        self.containers.lock().unwrap().remove(task_id);
+        self.cache().remove(task_id);
+    }
+
+    /// The map stays usable even if a holder panicked: it is only a cache of facts the
+    /// engine can always give again.
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.containers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn inspect_task(&self, task_id: &str) -> Result<Option<ContainerStatus>, ExecError> {

@@ -66,9 +66,13 @@ pub struct DockerdOptions {
 
 /// A running private dockerd. Dropping it stops the engine and removes its directory.
 pub struct PrivateDockerd {
+    /// Everything the engine writes: roots, socket, pidfile, log. Removed on drop.
     dir: PathBuf,
+    /// dockerd itself (or nsenter, which execs into it: same PID).
     child: Child,
+    /// `unix://<dir>/docker.sock`.
     host: String,
+    /// Kept to start the same engine again in [`PrivateDockerd::restart`].
     options: DockerdOptions,
 }
 

@@ -75,8 +75,11 @@ async fn task_runs_with_its_labels_and_limits() {
         &[
             "exec",
             &running.container_id,
-            "cat",
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+            "sh",
+            "-c",
+            // cgroup v1 (the project's machines), else v2.
+            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null \
+             || cat /sys/fs/cgroup/memory.max",
         ],
     );
     assert_eq!(cgroup_limit.trim(), (64u64 << 20).to_string());
