@@ -211,6 +211,8 @@ pub fn ls_rows(nodes: &[Node], me: Option<&str>) -> Vec<Vec<String>> {
 async fn ls(client: &mut Control, quiet: bool, format: Option<&str>) -> Result<()> {
     let format = Format::parse(format)?;
     let (nodes, me) = list(client).await?;
+    // The `*` marking the answering node is for eyes; JSON consumers get clean IDs.
+    let me = me.filter(|_| format == Format::Table);
     let rows = ls_rows(&nodes, me.as_deref());
     if quiet {
         let mut ids: Vec<&Node> = nodes.iter().collect();

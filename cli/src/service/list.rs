@@ -365,6 +365,20 @@ pub async fn inspect(client: &mut Control, args: InspectArgs) -> Result<()> {
     Ok(())
 }
 
+/// Docker's names for rollout states.
+fn update_state(s: types::UpdateState) -> &'static str {
+    use types::UpdateState::*;
+    match s {
+        Unknown => "unknown",
+        Updating => "updating",
+        Paused => "paused",
+        Completed => "completed",
+        RollbackStarted => "rollback_started",
+        RollbackPaused => "rollback_paused",
+        RollbackCompleted => "rollback_completed",
+    }
+}
+
 /// `service inspect --pretty`, laid out like docker's.
 pub fn pretty(s: &Service) -> String {
     let spec = &s.spec;
@@ -388,7 +402,7 @@ pub fn pretty(s: &Service) -> String {
     }
     if let Some(u) = &s.update_status {
         line("UpdateStatus:", String::new());
-        line(" State:", format!("{:?}", u.state).to_lowercase());
+        line(" State:", update_state(u.state).into());
         if !u.message.is_empty() {
             line(" Message:", u.message.clone());
         }
