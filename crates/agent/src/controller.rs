@@ -156,6 +156,10 @@ impl Controller {
             }
             TaskState::Accepted | TaskState::Preparing => {
                 if self.status.state == TaskState::Accepted {
+                    if let Err(reason) = crate::host_ports::check_free(task) {
+                        self.report(task, TaskState::Rejected, "rejected", &reason);
+                        return Step::Wait;
+                    }
                     self.report(task, TaskState::Preparing, "preparing", "");
                 }
                 match exec.prepare(task).await {
