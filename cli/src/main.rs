@@ -2,11 +2,13 @@
 //!
 //! - [`client`]: connecting over the unix socket or TCP, gRPC errors as messages
 //! - [`cluster`], [`node`], [`service`], [`network`]: one module per verb group
+//! - [`mesh`]: `node mesh`, the ipvsadm-style table
 //! - [`progress`]: waiting for a service to converge, with per-task progress
 //! - [`parse`], [`output`]: flag values in, tables and JSON out (pure, unit-tested)
 
 mod client;
 mod cluster;
+mod mesh;
 mod network;
 mod node;
 mod output;

@@ -3,6 +3,7 @@
 mod flags;
 pub mod list;
 mod logs;
+mod pretty;
 
 use std::collections::BTreeMap;
 

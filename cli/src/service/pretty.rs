@@ -1,0 +1,127 @@
+//! `service inspect --pretty`, laid out like docker's.
+
+use types::{Service, ServiceMode};
+
+use crate::parse::format_duration_ms;
+
+/// Docker's names for rollout states.
+fn update_state(s: types::UpdateState) -> &'static str {
+    use types::UpdateState::*;
+    match s {
+        Unknown => "unknown",
+        Updating => "updating",
+        Paused => "paused",
+        Completed => "completed",
+        RollbackStarted => "rollback_started",
+        RollbackPaused => "rollback_paused",
+        RollbackCompleted => "rollback_completed",
+    }
+}
+
+/// `service inspect --pretty`, laid out like docker's.
+pub fn pretty(s: &Service) -> String {
+    let spec = &s.spec;
+    let c = &spec.task.container;
+    let mut out = String::new();
+    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<20}{v}\n"));
+    line("ID:", s.id.clone());
+    line("Name:", spec.name.clone());
+    if !spec.labels.is_empty() {
+        line("Labels:", String::new());
+        for (k, v) in &spec.labels {
+            line(&format!(" {k}"), format!("= {v}"));
+        }
+    }
+    match spec.mode {
+        ServiceMode::Replicated { replicas } => {
+            line("Service Mode:", "Replicated".into());
+            line(" Replicas:", replicas.to_string());
+        }
+        ServiceMode::Global => line("Service Mode:", "Global".into()),
+    }
+    if let Some(u) = &s.update_status {
+        line("UpdateStatus:", String::new());
+        line(" State:", update_state(u.state).into());
+        if !u.message.is_empty() {
+            line(" Message:", u.message.clone());
+        }
+    }
+    let p = &spec.task.placement;
+    line("Placement:", String::new());
+    if !p.constraints.is_empty() {
+        line(" Constraints:", format!("[{}]", p.constraints.join(" ")));
+    }
+    if !p.preferences.is_empty() {
+        line(" Preferences:", format!("[{}]", p.preferences.join(" ")));
+    }
+    if p.max_replicas > 0 {
+        line(" Max Replicas:", p.max_replicas.to_string());
+    }
+    let r = &spec.task.restart;
+    line("RestartPolicy:", String::new());
+    line(" Condition:", r.condition.as_str().into());
+    line(" Delay:", format_duration_ms(r.delay_ms));
+    line(" Max attempts:", r.max_attempts.to_string());
+    let u = &spec.update;
+    line("UpdateConfig:", String::new());
+    line(" Parallelism:", u.parallelism.to_string());
+    if u.delay_ms > 0 {
+        line(" Delay:", format_duration_ms(u.delay_ms));
+    }
+    line(
+        " On failure:",
+        format!("{:?}", u.failure_action).to_lowercase(),
+    );
+    line(" Monitoring Period:", format_duration_ms(u.monitor_ms));
+    line(" Max failure ratio:", u.max_failure_ratio.to_string());
+    line(
+        " Update order:",
+        match u.order {
+            types::UpdateOrder::StopFirst => "stop-first".into(),
+            types::UpdateOrder::StartFirst => "start-first".into(),
+        },
+    );
+    line("ContainerSpec:", String::new());
+    line(" Image:", c.image.clone());
+    if !c.command.is_empty() {
+        line(" Command:", c.command.join(" "));
+    }
+    if !c.args.is_empty() {
+        line(" Args:", c.args.join(" "));
+    }
+    if !c.env.is_empty() {
+        line(" Env:", c.env.join(" "));
+    }
+    if let Some(hc) = &c.healthcheck {
+        line(" Healthcheck:", hc.test.join(" "));
+    }
+    let res = &spec.task.resources;
+    if res.reservations != types::Resources::default() || res.limits != types::Resources::default()
+    {
+        line("Resources:", String::new());
+        for (title, r) in [
+            (" Reservations:", &res.reservations),
+            (" Limits:", &res.limits),
+        ] {
+            if *r != types::Resources::default() {
+                line(title, String::new());
+                if r.nano_cpus > 0 {
+                    line("  CPU:", format!("{}", r.nano_cpus as f64 / 1e9));
+                }
+                if r.memory_bytes > 0 {
+                    line("  Memory:", crate::parse::format_bytes(r.memory_bytes));
+                }
+            }
+        }
+    }
+    if !s.endpoint_ports.is_empty() {
+        line("Ports:", String::new());
+        for p in &s.endpoint_ports {
+            line(" PublishedPort =", p.published_port.to_string());
+            line("  Protocol =", p.protocol.as_str().into());
+            line("  TargetPort =", p.target_port.to_string());
+            line("  PublishMode =", p.publish_mode.as_str().into());
+        }
+    }
+    out
+}
