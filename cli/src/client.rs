@@ -9,7 +9,7 @@ use hyper_util::rt::TokioIo;
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Code, Status};
 
-pub const DEFAULT_SOCKET: &str = "/var/run/swarmd/swarmd.sock";
+pub const DEFAULT_SOCKET: &str = "/var/lib/swarmd/swarmd.sock";
 /// Response metadata the manager sets to its own node ID.
 pub const NODE_ID_METADATA: &str = "swarm-node-id";
 
