@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use rtnetlink::Handle;
 use tokio::sync::Mutex;
 use tracing::{info, warn};
-use types::NetworkView;
+use types::{NetworkView, PortProtocol};
 
 use crate::capabilities::{self, Capabilities};
 use crate::config::{DataplaneConfig, MeshBackendKind};
@@ -22,6 +22,7 @@ use crate::netns;
 use crate::overlay::{IngressOverlay, OverlayLinks};
 use crate::plan::{self, IngressPlan, OverlayPlan};
 use crate::plumbing::{self, ContainerSide, VethNames};
+use crate::ports;
 use crate::readback::MeshTable;
 use crate::sysctl;
 
@@ -227,6 +228,12 @@ impl Dataplane {
         plumbing::detach(&self.handle, &names).await
     }
 
+    /// Whether a process on this node already holds `port`: a host-mode task publishing it
+    /// must be rejected with that reason.
+    pub fn host_port_in_use(&self, protocol: PortProtocol, port: u16) -> Result<bool> {
+        ports::in_use(protocol, port)
+    }
+
     /// The live routing-mesh table, read from the kernel.
     pub async fn mesh_table(&self) -> Result<MeshTable> {
         self.mesh.table().await
@@ -250,5 +257,32 @@ impl Dataplane {
         *state = State::default();
         info!("data plane torn down");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    /// What the agent does: share one data plane between tasks on a multi-threaded runtime.
+    fn spawn_all(dp: Arc<Dataplane>, view: NetworkView) {
+        tokio::spawn(async move {
+            dp.apply(&view).await?;
+            dp.resync(&view).await?;
+            dp.attach_task("t", 1, Ipv4Addr::LOCALHOST, MacAddr::ZERO).await?;
+            dp.detach_task("t").await?;
+            dp.mesh_table().await?;
+            dp.teardown().await
+        });
+    }
+
+    #[test]
+    fn dataplane_and_its_futures_are_send() {
+        assert_send_sync::<Dataplane>();
+        // Type-checked only: building a Dataplane needs a kernel.
+        let _ = spawn_all as fn(Arc<Dataplane>, NetworkView);
     }
 }

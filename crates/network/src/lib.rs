@@ -12,6 +12,7 @@
 //! - [`mesh`]: the routing-mesh backends (nftables, recording fake) and the pure ruleset
 //!   rendering; [`readback`]: the kernel's mesh table parsed back for diagnostics.
 //! - [`ipvs`]: our generic-netlink client for the kernel's IPVS, used by the IPVS mesh.
+//! - [`ports`]: whether a local process already holds a port (host-mode rejection).
 //! - [`capabilities`], [`sysctl`], [`config`], [`mac`], [`error`].
 
 pub mod capabilities;
@@ -27,6 +28,7 @@ pub mod netns;
 pub mod overlay;
 pub mod plan;
 pub mod plumbing;
+pub mod ports;
 pub mod readback;
 pub mod sysctl;
 

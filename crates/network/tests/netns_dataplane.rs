@@ -176,6 +176,18 @@ fn host_mode_answers_only_on_its_node_and_keeps_the_client_ip() {
     assert!(local.starts_with("h "), "{local}");
     let table = c.nodes[1].table().unwrap();
     assert_eq!(table.services[0].mode, types::PublishMode::Host);
+
+    // A process already holding a port on a node is seen there (and only there): the agent
+    // rejects a host-mode task publishing it.
+    http::serve(&c.nodes[0].ns_path, 7000, "squatter");
+    let held = |node: usize, port| {
+        http::in_ns(&c.nodes[node].ns_path, move || {
+            network::ports::in_use(types::PortProtocol::Tcp, port).unwrap()
+        })
+    };
+    assert!(held(0, 7000));
+    assert!(!held(0, 7001));
+    assert!(!held(1, 7000));
     assert!(c.nodes[0].table().unwrap().services.is_empty());
 }
 

@@ -10,7 +10,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use types::PublishMode;
 
 use crate::error::{DataplaneError, Result};
-use crate::ipvs::{Destination, IpvsError, IpvsHandle, Service, ServiceId};
+use nix::errno::Errno;
+
+use crate::ipvs::{
+    plan_fwmark_sync, Destination, FwmarkService, IpvsChange, IpvsError, IpvsHandle, Service,
+    ServiceId,
+};
 use crate::mesh::nft::{self, NftMesh};
 use crate::mesh::nft_render::{fwmark, IngressMode};
 use crate::plan::MeshPlan;
@@ -41,13 +46,9 @@ impl IpvsMesh {
         let desired = fwmark_services(plan);
         // IPVS first: a freshly marked port must find its service, and a port leaving
         // keeps its mark only until the nft reload right after.
-        let changes = self
-            .ipvs
-            .sync_fwmark_services(&desired)
-            .await
-            .map_err(ipvs_err("sync services"))?;
+        let changed = self.sync(&desired).await?;
         let reloaded = self.nft.program(plan).await?;
-        Ok(reloaded || !changes.is_empty())
+        Ok(reloaded || changed)
     }
 
     pub async fn forget(&self) {
@@ -113,17 +114,42 @@ impl IpvsMesh {
 
     pub async fn remove(&self) -> Result<()> {
         self.nft.remove().await?;
-        self.ipvs
-            .sync_fwmark_services(&[])
-            .await
-            .map_err(ipvs_err("remove services"))?;
+        self.sync(&[]).await?;
         Ok(())
+    }
+
+    /// Makes the kernel's fwmark services match `desired`, one planned change at a time.
+    /// `IpvsHandle::sync_fwmark_services` does the same pipelined, but its future is not
+    /// `Send` (a higher-ranked closure in its stream), and the agent spawns `apply` on a
+    /// multi-threaded runtime; the plan itself is the shared, tested `plan_fwmark_sync`.
+    async fn sync(&self, desired: &[FwmarkService]) -> Result<bool> {
+        let current = self
+            .ipvs
+            .snapshot()
+            .await
+            .map_err(ipvs_err("read services"))?;
+        let changes = plan_fwmark_sync(&current, desired);
+        for change in &changes {
+            let result = match change {
+                IpvsChange::AddService(s) => self.ipvs.add_service(s).await,
+                IpvsChange::UpdateService(s) => self.ipvs.update_service(s).await,
+                IpvsChange::DelService(id) => self.ipvs.del_service(id).await,
+                IpvsChange::AddDest(id, d) => self.ipvs.add_dest(id, d).await,
+                IpvsChange::UpdateDest(id, d) => self.ipvs.update_dest(id, d).await,
+                IpvsChange::DelDest(id, addr) => self.ipvs.del_dest(id, *addr).await,
+            };
+            match result {
+                Err(e) if already_done(change, &e) => {}
+                other => other.map_err(ipvs_err("sync services"))?,
+            }
+        }
+        Ok(!changes.is_empty())
     }
 }
 
 /// One IPVS fwmark service per ingress-published port that has backends; host-mode ports
 /// and empty ports are handled by nftables alone.
-pub fn fwmark_services(plan: &MeshPlan) -> Vec<(u32, Vec<(Ipv4Addr, u16)>)> {
+pub fn fwmark_services(plan: &MeshPlan) -> Vec<FwmarkService> {
     plan.ports
         .iter()
         .filter(|p| p.mode == PublishMode::Ingress && !p.backends.is_empty())
@@ -134,6 +160,20 @@ pub fn fwmark_services(plan: &MeshPlan) -> Vec<(u32, Vec<(Ipv4Addr, u16)>)> {
             )
         })
         .collect()
+}
+
+/// A race another writer already settled: EEXIST on add, ESRCH/ENOENT on delete.
+fn already_done(change: &IpvsChange, err: &IpvsError) -> bool {
+    let Some(errno) = err.errno().map(Errno::from_raw) else {
+        return false;
+    };
+    match change {
+        IpvsChange::AddService(_) | IpvsChange::AddDest(..) => errno == Errno::EEXIST,
+        IpvsChange::DelService(_) | IpvsChange::DelDest(..) => {
+            matches!(errno, Errno::ESRCH | Errno::ENOENT)
+        }
+        IpvsChange::UpdateService(_) | IpvsChange::UpdateDest(..) => false,
+    }
 }
 
 fn v4(ip: IpAddr) -> Option<Ipv4Addr> {
