@@ -260,3 +260,31 @@ fn restart_readopts_and_teardown_removes_everything() {
         "mesh table left behind"
     );
 }
+
+#[test]
+fn udp_ports_are_balanced_too() {
+    if !lab::can_run() {
+        return;
+    }
+    let mut c = Cluster::new("ud", 2);
+    let u1 = c.add_task("u1", 0, 1);
+    let u2 = c.add_task("u2", 1, 2);
+    for name in ["u1", "u2"] {
+        http::serve_udp(&c.lab.ns_path(name), 53, name);
+    }
+    let mut port = ingress_port(5353, 53);
+    port.protocol = types::PortProtocol::Udp;
+    c.apply(&[("dns", vec![port], vec![&u1, &u2])]);
+    for node in 0..2 {
+        let names = responders(http::udp_get_n(&c.client_ns, c.node_addr(node, 5353), 4));
+        assert_eq!(
+            distinct(&names),
+            BTreeSet::from(["u1", "u2"]),
+            "node {node}: {names:?}"
+        );
+    }
+    let table = c.nodes[0].table().unwrap();
+    assert_eq!(table.services[0].protocol, types::PortProtocol::Udp);
+    // The TCP side of the same number is not published.
+    assert!(http::get(&c.client_ns, c.node_addr(0, 5353)).is_err());
+}

@@ -85,3 +85,40 @@ pub fn get_n(ns_path: &str, addr: SocketAddr, n: usize) -> Vec<std::io::Result<S
 pub fn get(ns_path: &str, addr: SocketAddr) -> std::io::Result<String> {
     get_n(ns_path, addr, 1).pop().unwrap()
 }
+
+/// A UDP responder: answers every datagram with `<name> <client-ip>`.
+pub fn serve_udp(ns_path: &str, port: u16, name: &str) {
+    let (tx, rx) = mpsc::channel();
+    let path = PathBuf::from(ns_path);
+    let name = name.to_string();
+    std::thread::spawn(move || {
+        network::netns::enter(&path).expect("setns");
+        let sock = std::net::UdpSocket::bind(("0.0.0.0", port)).expect("bind udp responder");
+        tx.send(()).unwrap();
+        let mut buf = [0u8; 512];
+        while let Ok((_, peer)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(format!("{name} {}", peer.ip()).as_bytes(), peer);
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("udp responder did not start");
+}
+
+/// `n` UDP requests, each from a fresh socket (so each is a new conntrack flow). The socket
+/// is connected, so only a reply from `addr` itself counts (a backend answering around the
+/// NAT would be ignored, as a real client would).
+pub fn udp_get_n(ns_path: &str, addr: SocketAddr, n: usize) -> Vec<std::io::Result<String>> {
+    in_ns(ns_path, move || {
+        (0..n)
+            .map(|_| {
+                let sock = std::net::UdpSocket::bind(("0.0.0.0", 0))?;
+                sock.set_read_timeout(Some(TIMEOUT))?;
+                sock.connect(addr)?;
+                sock.send(b"ping")?;
+                let mut buf = [0u8; 512];
+                let len = sock.recv(&mut buf)?;
+                Ok(String::from_utf8_lossy(&buf[..len]).into_owned())
+            })
+            .collect()
+    })
+}
