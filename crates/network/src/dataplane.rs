@@ -240,23 +240,47 @@ impl Dataplane {
     }
 
     /// Removes everything this data plane created: mesh table, task veths, VXLAN, bridge.
+    /// Best effort: every step runs even if an earlier one failed (say, `nft` is missing),
+    /// and the first error is returned.
     pub async fn teardown(&self) -> Result<()> {
         let mut state = self.state.lock().await;
-        self.mesh.remove().await?;
+        let mut first = None;
+        note(&mut first, self.mesh.remove().await);
         for names in std::mem::take(&mut state.tasks).values() {
-            plumbing::detach(&self.handle, names).await?;
+            note(&mut first, plumbing::detach(&self.handle, names).await);
         }
-        // Veths of tasks attached before a restart are still enslaved to the bridge.
-        if let Some(bridge) = links::by_name(&self.handle, &self.config.bridge_name).await? {
-            for port in links::ports_of(&self.handle, bridge.header.index).await? {
-                links::delete(&self.handle, &port).await?;
-            }
+        // Veths of tasks attached before a restart are still enslaved to the bridge, and so
+        // is the VXLAN device even when this process never learned its VNI.
+        match links::by_name(&self.handle, &self.config.bridge_name).await {
+            Ok(Some(bridge)) => match links::ports_of(&self.handle, bridge.header.index).await {
+                Ok(ports) => {
+                    for port in ports {
+                        note(&mut first, links::delete(&self.handle, &port).await);
+                    }
+                }
+                Err(e) => note(&mut first, Err(e)),
+            },
+            Ok(None) => {}
+            Err(e) => note(&mut first, Err(e)),
         }
         let vni = state.ingress.as_ref().map(|i| i.vni);
-        self.overlay.teardown(vni).await?;
+        note(&mut first, self.overlay.teardown(vni).await);
         *state = State::default();
-        info!("data plane torn down");
-        Ok(())
+        match first {
+            None => {
+                info!("data plane torn down");
+                Ok(())
+            }
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// Keeps the first error of a best-effort sequence, logging every one.
+fn note(first: &mut Option<DataplaneError>, result: Result<()>) {
+    if let Err(e) = result {
+        warn!("teardown: {e}");
+        first.get_or_insert(e);
     }
 }
 
@@ -272,7 +296,8 @@ mod tests {
         tokio::spawn(async move {
             dp.apply(&view).await?;
             dp.resync(&view).await?;
-            dp.attach_task("t", 1, Ipv4Addr::LOCALHOST, MacAddr::ZERO).await?;
+            dp.attach_task("t", 1, Ipv4Addr::LOCALHOST, MacAddr::ZERO)
+                .await?;
             dp.detach_task("t").await?;
             dp.mesh_table().await?;
             dp.teardown().await
