@@ -9,12 +9,14 @@ use std::time::Duration;
 use crate::binaries::binaries;
 use crate::wait::Deadline;
 
-/// How long one `swarmctl` invocation may take before it is killed.
+/// How long one `swarmctl` (or short-lived `swarmd`) invocation may take before it is killed.
 pub const CTL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What one `swarmctl` invocation did.
+/// What one invocation did.
 #[derive(Debug)]
 pub struct CtlOutput {
+    /// `swarmctl` or `swarmd`, for messages.
+    pub program: String,
     /// The arguments after `--socket PATH`, for messages.
     pub args: Vec<String>,
     /// `None` when the command was killed at its deadline.
@@ -31,7 +33,7 @@ impl CtlOutput {
     /// The output, or a panic that shows the command, its exit status and stderr.
     #[track_caller]
     pub fn expect_ok(self) -> CtlOutput {
-        assert!(self.success(), "swarmctl failed: {self}");
+        assert!(self.success(), "command failed: {self}");
         self
     }
 
@@ -49,7 +51,8 @@ impl std::fmt::Display for CtlOutput {
         };
         write!(
             f,
-            "`swarmctl {}` → {status}\n--- stdout\n{}\n--- stderr\n{}",
+            "`{} {}` → {status}\n--- stdout\n{}\n--- stderr\n{}",
+            self.program,
             self.args.join(" "),
             self.stdout.trim_end(),
             self.stderr.trim_end()
@@ -64,8 +67,19 @@ pub fn swarmctl(socket: &Path, args: &[&str]) -> CtlOutput {
     run(command, args)
 }
 
+/// Runs `swarmd ARGS...` to completion (for invocations that must fail fast).
+pub fn swarmd(args: &[&str]) -> CtlOutput {
+    let mut command = Command::new(&binaries().swarmd);
+    command.args(args).env("NO_COLOR", "1");
+    run(command, args)
+}
+
 /// Runs a prepared command with [`CTL_TIMEOUT`], capturing both streams.
 pub fn run(mut command: Command, args: &[&str]) -> CtlOutput {
+    let program = std::path::Path::new(command.get_program())
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     command
         .env_remove("SWARMCTL_SOCKET")
         .env_remove("SWARMCTL_HOST")
@@ -88,6 +102,7 @@ pub fn run(mut command: Command, args: &[&str]) -> CtlOutput {
         std::thread::sleep(Duration::from_millis(10));
     };
     CtlOutput {
+        program,
         args: args.iter().map(|a| a.to_string()).collect(),
         status,
         stdout: stdout.join().unwrap_or_default(),

@@ -8,8 +8,9 @@
 //!   restart by PID.
 //! - [`cluster`] starts N managers + M workers, finds the leader, and on drop kills every
 //!   child and prints the tail of each node's log when the test failed.
-//! - [`ctl`] runs `swarmctl` with a deadline and captures its output.
+//! - [`ctl`] runs `swarmctl` (or a short-lived `swarmd`) with a deadline and captures its output.
 //! - [`listing`] parses `node ls`, `service ls` and `service ps` (`--format json`).
+//! - [`tree`] reads a directory's files, to prove a refused command wrote nothing.
 //! - [`wait`] polls a condition until it holds or a deadline passes.
 
 pub mod binaries;
@@ -18,6 +19,7 @@ pub mod ctl;
 pub mod listing;
 pub mod node;
 pub mod ports;
+pub mod tree;
 pub mod wait;
 
 pub use cluster::{Cluster, ClusterOptions};
