@@ -9,6 +9,8 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 use types::{NetworkView, Node, Task};
 
+const RESYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 enum Command {
@@ -58,8 +60,30 @@ impl DataplaneNetwork {
                     };
                     let _ =
                         ready_tx.send(Ok((dp.backend_name().to_string(), dp.warnings().to_vec())));
-                    while let Some(cmd) = rx.recv().await {
-                        serve(&dp, cmd).await;
+                    // The last view applied, rewritten now and then: `apply` skips an unchanged
+                    // view, so only a resync repairs rules or links removed behind our back.
+                    let mut last: Option<Box<NetworkView>> = None;
+                    let mut resync = tokio::time::interval(RESYNC_EVERY);
+                    resync.tick().await;
+                    loop {
+                        tokio::select! {
+                            cmd = rx.recv() => match cmd {
+                                Some(Command::Apply(view, reply)) => {
+                                    let r = dp.apply(&view).await.map_err(|e| e.to_string());
+                                    last = Some(view);
+                                    let _ = reply.send(r);
+                                }
+                                Some(cmd) => serve(&dp, cmd).await,
+                                None => break,
+                            },
+                            _ = resync.tick() => {
+                                if let Some(view) = &last {
+                                    if let Err(e) = dp.resync(view).await {
+                                        tracing::warn!(error = %e, "data plane resync failed");
+                                    }
+                                }
+                            }
+                        }
                     }
                 });
             })?;
