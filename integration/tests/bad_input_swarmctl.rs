@@ -1,0 +1,267 @@
+//! Issues 2/3/8, a table of malformed `swarmctl` invocations against a live cluster (1 manager
+//! `m1` + 1 worker `w1`, services `web` publishing 8080 and `other`): each must exit non-zero,
+//! name the offending flag or field on stderr, and leave the cluster state unchanged (read back
+//! with `service ls`, `service inspect`, `node ls` and `cluster inspect` before and after).
+
+use std::time::Duration;
+
+use integration::{wait_until, Cluster};
+
+/// One malformed invocation and the words its error must contain (case-insensitive).
+struct Case {
+    args: Vec<String>,
+    names: Vec<&'static str>,
+}
+
+fn case(args: &[&str], names: &[&'static str]) -> Case {
+    Case {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        names: names.to_vec(),
+    }
+}
+
+/// `service create -d EXTRA... IMAGE`.
+fn create(extra: &[&str], names: &[&'static str]) -> Case {
+    let mut args = vec!["service", "create", "-d"];
+    args.extend_from_slice(extra);
+    if !extra.iter().any(|a| a.contains("nginx") || a.is_empty()) {
+        args.push("nginx");
+    }
+    case(&args, names)
+}
+
+fn table() -> Vec<Case> {
+    let long_name = "a".repeat(300);
+    let long_name: &'static str = Box::leak(long_name.into_boxed_str());
+    vec![
+        // Published ports.
+        create(&["--publish", "70000:80"], &["--publish", "70000"]),
+        create(&["--publish", "65536:80"], &["--publish", "65536"]),
+        create(&["--publish", "abc"], &["--publish", "abc"]),
+        create(&["--publish", "80:0"], &["--publish", "target port"]),
+        create(&["--publish", "80:80/sctp"], &["--publish", "sctp"]),
+        create(
+            &["--publish", "mode=bridge,published=9100,target=80"],
+            &["--publish", "bridge"],
+        ),
+        create(
+            &["--publish", "mode=host,target=80"],
+            &["--publish", "published"],
+        ),
+        create(
+            &["--publish", "9000:80", "--publish", "9000:81"],
+            &["9000", "twice"],
+        ),
+        create(
+            &["--name", "clash", "--publish", "8080:81"],
+            &["8080", "already published"],
+        ),
+        case(
+            &["service", "update", "--publish-add", "8080:90", "other"],
+            &["8080", "already published"],
+        ),
+        case(
+            &["service", "update", "--publish-add", "70000:80", "web"],
+            &["--publish-add", "70000"],
+        ),
+        // Constraints and placement.
+        create(
+            &["--constraint", "node.colour==red"],
+            &["--constraint", "node.colour"],
+        ),
+        create(
+            &["--constraint", "node.role=manager"],
+            &["--constraint", "=="],
+        ),
+        create(
+            &["--constraint", "node.labels.==x"],
+            &["--constraint", "label name"],
+        ),
+        case(
+            &[
+                "service",
+                "update",
+                "--constraint-add",
+                "node.rol==manager",
+                "web",
+            ],
+            &["--constraint", "node.rol"],
+        ),
+        create(
+            &["--placement-pref", "spread=node.colour"],
+            &["--placement-pref"],
+        ),
+        // Replicas and mode.
+        create(&["--replicas", "-1"], &["--replicas"]),
+        create(&["--replicas=-1"], &["--replicas", "-1"]),
+        create(&["--replicas", "three"], &["--replicas", "three"]),
+        create(&["--replicas", "100001"], &["--replicas", "100000"]),
+        create(&["--mode", "bogus"], &["--mode", "bogus"]),
+        create(
+            &["--mode", "global", "--replicas", "3"],
+            &["--replicas", "replicated"],
+        ),
+        case(
+            &["service", "update", "--replicas", "-1", "web"],
+            &["--replicas"],
+        ),
+        case(&["service", "scale", "web=-1"], &["web=-1"]),
+        case(&["service", "scale", "web"], &["web", "SERVICE=REPLICAS"]),
+        case(&["service", "scale", "web=abc"], &["abc"]),
+        case(&["service", "scale", "web=100001"], &["replicas", "100000"]),
+        case(&["service", "scale", "nosuch=3"], &["nosuch", "not found"]),
+        // Names and images.
+        create(&["--name", "web"], &["web", "already exists"]),
+        create(&["--name", "WEB"], &["WEB", "already exists"]),
+        create(&["--name", long_name], &["--name", "63"]),
+        create(&["--name", "bad_name"], &["--name", "_"]),
+        create(&[""], &["image", "empty"]),
+        create(&["UPPER/Case:tag"], &["image", "uppercase"]),
+        create(&["nginx:bad tag"], &["image", "whitespace"]),
+        create(&["nginx@sha256:zz"], &["image", "digest"]),
+        case(
+            &["service", "update", "--image", "", "web"],
+            &["image", "empty"],
+        ),
+        // Durations, sizes, policies, key=value lists.
+        create(&["--update-delay", "5x"], &["--update-delay", "5x"]),
+        create(&["--update-delay", "48h"], &["--update-delay", "day"]),
+        create(
+            &["--stop-grace-period", "forever"],
+            &["--stop-grace-period", "forever"],
+        ),
+        create(&["--reserve-memory", "12Q"], &["--reserve-memory", "12Q"]),
+        create(&["--reserve-cpu", "abc"], &["--reserve-cpu", "abc"]),
+        create(
+            &["--restart-condition", "sometimes"],
+            &["--restart-condition", "sometimes"],
+        ),
+        create(
+            &["--update-order", "sideways"],
+            &["--update-order", "sideways"],
+        ),
+        create(
+            &["--update-max-failure-ratio", "2"],
+            &["--update-max-failure-ratio"],
+        ),
+        create(&["--env", "=novalue"], &["--env", "empty name"]),
+        create(&["--label", "=x"], &["--label", "empty key"]),
+        case(&["service", "rollback", "web"], &["web", "previous"]),
+        // Unknown objects.
+        case(&["service", "inspect", "nosuch"], &["nosuch", "not found"]),
+        case(&["service", "rm", "nosuch"], &["nosuch", "not found"]),
+        case(&["service", "ps", "nosuch"], &["nosuch", "not found"]),
+        case(
+            &["node", "inspect", "nosuchnode"],
+            &["nosuchnode", "not found"],
+        ),
+        case(
+            &["node", "update", "--label-add", "zone=b", "nosuchnode"],
+            &["nosuchnode", "not found"],
+        ),
+        case(
+            &["node", "promote", "nosuchnode"],
+            &["nosuchnode", "not found"],
+        ),
+        case(&["node", "rm", "nosuchnode"], &["nosuchnode", "not found"]),
+        // Nodes.
+        case(
+            &["node", "update", "--availability", "sleepy", "w1"],
+            &["--availability", "sleepy"],
+        ),
+        case(
+            &["node", "update", "--role", "boss", "w1"],
+            &["--role", "boss"],
+        ),
+        case(
+            &["node", "update", "--label-add", "=x", "w1"],
+            &["--label-add", "empty key"],
+        ),
+        case(&["node", "demote", "m1"], &["m1", "last manager"]),
+        case(&["node", "rm", "w1"], &["w1", "--force"]),
+    ]
+}
+
+/// Everything a refused command must not change, as `swarmctl` reads it back.
+fn state(cluster: &mut Cluster) -> String {
+    let mut out = String::new();
+    for args in [
+        &["service", "ls", "--format", "json"][..],
+        &["service", "inspect", "web", "other"],
+        &["node", "ls", "--format", "json"],
+        &["cluster", "inspect"],
+    ] {
+        out.push_str(&cluster.ctl(args).expect_ok().stdout);
+    }
+    out
+}
+
+/// The state once two reads in a row agree.
+fn settled_state(cluster: &mut Cluster) -> String {
+    let mut last = String::new();
+    wait_until("the state to settle", Duration::from_secs(10), || {
+        let now = state(cluster);
+        if now == last {
+            Ok(now)
+        } else {
+            last = now;
+            Err("still changing".to_string())
+        }
+    })
+}
+
+#[test]
+fn malformed_invocations_are_refused_by_name_and_change_nothing() {
+    let mut cluster = Cluster::start(1, 1);
+    cluster
+        .ctl(&[
+            "service",
+            "create",
+            "-d",
+            "--name",
+            "web",
+            "--replicas",
+            "2",
+            "--publish",
+            "8080:80",
+            "nginx",
+        ])
+        .expect_ok();
+    cluster
+        .ctl(&["service", "create", "-d", "--name", "other", "nginx"])
+        .expect_ok();
+    cluster.wait_running("web", 2, Duration::from_secs(20));
+    cluster.wait_running("other", 1, Duration::from_secs(20));
+    let mut before = settled_state(&mut cluster);
+
+    let cases = table();
+    assert!(cases.len() >= 30, "the table needs at least 30 cases");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+        let out = cluster.ctl(&args);
+        let stderr = out.stderr.to_lowercase();
+        let missing: Vec<&&str> = case
+            .names
+            .iter()
+            .filter(|n| !stderr.contains(&n.to_lowercase()))
+            .collect();
+        if out.success() || out.status.is_none() {
+            failures.push(format!("ACCEPTED (or hung): {out}"));
+        } else if !missing.is_empty() {
+            failures.push(format!("error does not name {missing:?}: {out}"));
+        }
+        let after = state(&mut cluster);
+        if after != before {
+            failures.push(format!("STATE CHANGED by `swarmctl {}`", args.join(" ")));
+            // Let what it started finish, so the next case is judged on its own.
+            before = settled_state(&mut cluster);
+        }
+    }
+    println!(
+        "{} malformed invocations, {} failures",
+        cases.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
