@@ -38,6 +38,11 @@ fn memory(s: &str) -> Result<i64, String> {
 fn cpus(s: &str) -> Result<i64, String> {
     parse::nano_cpus(s)
 }
+fn count(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a count; use a whole number of 0 or more"))
+}
+
 fn ratio(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
@@ -48,10 +53,11 @@ fn ratio(s: &str) -> Result<f32, String> {
 #[derive(Debug, Clone, Default, Args)]
 pub struct SpecFlags {
     /// Number of tasks (replicated services)
-    #[arg(long, value_name = "N")]
+    // Negative numbers are taken as values so the error names the flag, not "unexpected `-1`".
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub replicas: Option<u64>,
     /// Maximum tasks of this service per node (0 = unlimited)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = count)]
     pub max_replicas: Option<u64>,
     /// Reserve CPUs, e.g. 0.5
     #[arg(long, value_name = "CPUS", value_parser = cpus)]

@@ -40,7 +40,13 @@ pub async fn create(store: &Store, req: pc::CreateServiceRequest) -> Result<Serv
     let spec = spec_in(req.spec)?;
     let id = store
         .update(|tables, tx| {
-            if let Some(other) = tables.services.values().find(|s| s.spec.name == spec.name) {
+            // Names are unique regardless of case, as in SwarmKit: `web` and `WEB` would be
+            // indistinguishable in DNS.
+            if let Some(other) = tables
+                .services
+                .values()
+                .find(|s| s.spec.name.eq_ignore_ascii_case(&spec.name))
+            {
                 return Err(ApiError::AlreadyExists(format!(
                     "a service named `{}` already exists ({}); choose another name, or change it with `swarmctl service update {}`",
                     spec.name, other.id, spec.name
