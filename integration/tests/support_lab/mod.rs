@@ -180,6 +180,13 @@ impl Lab {
         match self.health() {
             Ok(h) if h.healthy() => {
                 eprintln!("lab: reusing the running lab (3 Ready nodes)");
+                // A test starts from an empty cluster: services left by the demo, by a user or
+                // by a crashed test would hold published ports or skew task counts.
+                for v in self.ctl_json_lines(&["service", "ls"])? {
+                    let name = str_field(&v, "Name")?;
+                    eprintln!("lab: removing the leftover service {name}");
+                    self.remove_service(&name)?;
+                }
                 return Ok(());
             }
             Ok(h) => eprintln!("lab: not up or not healthy ({h:?}): lab.sh up"),
@@ -468,7 +475,10 @@ impl Lab {
         let want: BTreeSet<&str> = replicas.iter().map(|r| r.addr.as_str()).collect();
         for node in nodes {
             let ip = node_ip(node);
-            let hits = self.whoami_hits(ip, port, n)?;
+            let hits = match self.whoami_hits(ip, port, n) {
+                Ok(h) => h,
+                Err(e) => return Err(e.context(format!("overlay diagnostics: {}", self.overlay_diagnostics()))),
+            };
             let mut by_ip: BTreeMap<String, (String, usize)> = BTreeMap::new();
             for h in &hits {
                 by_ip.entry(h.overlay_ip.clone()).or_insert((h.hostname.clone(), 0)).1 += 1;
@@ -488,6 +498,51 @@ impl Lab {
         }
         Ok(())
     }
+}
+
+impl Lab {
+    /// What the kernels say about the overlay, for failure messages: per node, the bridge's
+    /// *learned* (dynamic) FDB entries on the VXLAN port for MACs of tasks that run on that very
+    /// node — frames from other nodes to such a task arrive on the VXLAN port, are forwarded back
+    /// to it, and never reach the task.
+    pub fn overlay_diagnostics(&self) -> String {
+        let tasks = match self.ingress_tasks() {
+            Ok(t) => t,
+            Err(e) => return format!("(network inspect failed: {e:#})"),
+        };
+        let mut report = Vec::new();
+        for (node, _) in NODES {
+            let Ok(out) = self.lab(&["sh", node, "bridge", "fdb", "show", "br", "swarm-ingress"], Duration::from_secs(10)) else {
+                continue;
+            };
+            for t in tasks.iter().filter(|t| t.node == node && t.state == "Running") {
+                let mac = task_mac(&t.addr);
+                for line in out.stdout.lines() {
+                    let learned = line.starts_with(&mac)
+                        && line.contains("vx")
+                        && !line.contains("permanent")
+                        && !line.contains("static")
+                        && !line.contains(" self");
+                    if learned {
+                        report.push(format!(
+                            "{node}: task {} ({}, local) has a stale learned bridge FDB entry `{}`",
+                            t.name, t.addr, line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+        if report.is_empty() { "no stale learned FDB entry for a local task".into() } else { report.join("; ") }
+    }
+}
+
+/// The MAC swarmd derives from a task's overlay IP: 02:42 + the four octets.
+pub fn task_mac(ip: &str) -> String {
+    let mut mac = String::from("02:42");
+    for o in ip.split('.') {
+        let _ = write!(mac, ":{:02x}", o.parse::<u8>().unwrap_or(0));
+    }
+    mac
 }
 
 impl Drop for Lab {
