@@ -1,0 +1,171 @@
+//! `swarm-bench`: issue 8's instrument, one command measuring swarmd against its targets and
+//! against Docker's own swarm mode on this machine. Prints a markdown table and writes
+//! `DIR/bench.json` and `DIR/latency.png`.
+//!
+//! Sections (the letters of issue 8):
+//! - [`raft`] a. commit latency/throughput on 3 loopback managers; e. leader kill → write.
+//! - [`scheduler`] b. 10,000 tasks onto 1,000 nodes (the `scheduler_bench` example).
+//! - [`control_plane`] c. 3 managers + 100 in-process agents, replicas=1000; g. memory.
+//! - [`convergence`] d. 30 real replicas on the lab vs Docker swarm mode ([`docker_swarm`]).
+//! - [`lab_failover`] e. worker kill on the lab.
+//! - [`mesh`] f. mesh vs direct, 1,000 services, propagation.
+//!
+//! [`managers`] and [`lab`] drive processes and the lab; [`control`] is the Control API;
+//! [`report`] and [`plot`] are the outputs.
+
+mod control;
+mod control_plane;
+mod convergence;
+mod docker_swarm;
+mod examples;
+#[allow(dead_code)] // shared with the fault tests: each binary uses a part of it
+mod lab;
+mod lab_failover;
+mod managers;
+mod mesh;
+mod plot;
+mod raft;
+mod report;
+mod scheduler;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::report::Report;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks swarmd (and Docker's swarm mode, as root) on this machine")]
+struct Flags {
+    /// Fewer samples everywhere: a full run in under ~5 minutes.
+    #[arg(long)]
+    quick: bool,
+    /// Where bench.json and latency.png go.
+    #[arg(long, default_value = "bench-out")]
+    out: PathBuf,
+    /// Run only these sections (letters of issue 8, e.g. `a,b,c`); default: all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<char>,
+}
+
+impl Flags {
+    fn wants(&self, letter: char) -> bool {
+        self.only.is_empty() || self.only.contains(&letter)
+    }
+}
+
+const NEEDS_ROOT: &str = "skipped: needs root";
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let flags = Flags::parse();
+    std::fs::create_dir_all(&flags.out)?;
+    let root = nix::unistd::Uid::effective().is_root();
+    let mut report = Report {
+        machine: report::machine(),
+        quick: flags.quick,
+        load_start: report::load_average(),
+        ..Default::default()
+    };
+    println!(
+        "swarm-bench on {} (load {})",
+        report.machine, report.load_start
+    );
+    let bins = managers::Binaries::locate();
+
+    if flags.wants('a') {
+        section("a. Raft + e. leader failover (3 managers on loopback)");
+        let r = raft::run(&mut report, &bins, flags.quick).await;
+        record(&mut report, "a. raft", r);
+        if examples::exists("store", "raft_bench") {
+            let r = raft::example(&mut report);
+            record(&mut report, "a. raft (raft_bench)", r);
+        }
+    }
+    if flags.wants('b') {
+        section("b. scheduler");
+        let r = scheduler::run(&mut report);
+        record(&mut report, "b. scheduler", r);
+    }
+    if flags.wants('c') || flags.wants('g') {
+        section("c. control plane + g. memory");
+        let r = control_plane::run(&mut report, &bins).await;
+        record(&mut report, "c. control plane", r);
+    }
+
+    let lab = lab::Lab::new(examples::repo_root().join("integration/lab/lab.sh"));
+    let lab_parts = flags.wants('d') || flags.wants('e') || flags.wants('f');
+    if root && lab_parts {
+        section("the lab");
+        match lab.ensure_up() {
+            Ok(brought_up) => {
+                println!(
+                    "  lab {}",
+                    if brought_up {
+                        "brought up"
+                    } else {
+                        "already up"
+                    }
+                );
+                if flags.wants('d') {
+                    section("d. convergence vs Docker swarm mode");
+                    let r = convergence::run(&mut report, &lab).await;
+                    record(&mut report, "d. convergence", r);
+                }
+                if flags.wants('f') {
+                    section("f. mesh on the lab");
+                    let r = mesh::lab(&mut report, &lab, flags.quick).await;
+                    record(&mut report, "f. mesh (lab)", r);
+                }
+                if flags.wants('e') {
+                    section("e. worker failover on the lab");
+                    let r = lab_failover::run(&mut report, &lab).await;
+                    record(&mut report, "e. failover (lab)", r);
+                }
+                if brought_up {
+                    lab.run(&["down"]);
+                }
+            }
+            Err(e) => report.missing("lab", "d, e, f on the lab", &format!("failed: {e}")),
+        }
+        if flags.wants('f') {
+            section("f. mesh_bench");
+            let r = mesh::example(&mut report);
+            record(&mut report, "f. mesh (mesh_bench)", r);
+        }
+    } else if lab_parts {
+        for s in ["d. convergence", "e. failover (lab)", "f. mesh"] {
+            report.missing(s, "all", NEEDS_ROOT);
+        }
+    }
+
+    report.load_end = report::load_average();
+    let png = flags.out.join("latency.png");
+    if let Err(e) = plot::draw(&report.samples, &png) {
+        report.missing("plot", "latency.png", &format!("failed: {e:#}"));
+    }
+    std::fs::write(
+        flags.out.join("bench.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    println!("\n{}", report.markdown());
+    println!(
+        "wrote {} and {}",
+        flags.out.join("bench.json").display(),
+        png.display()
+    );
+    Ok(())
+}
+
+fn section(name: &str) {
+    println!("\n== {name} (load {})", report::load_average());
+}
+
+/// A failed section becomes a row saying so; the run goes on with the next one.
+fn record(report: &mut Report, section: &str, result: Result<()>) {
+    if let Err(e) = result {
+        eprintln!("  {section} failed: {e:#}");
+        report.missing(section, "—", &format!("failed: {e:#}"));
+    }
+}

@@ -1,0 +1,325 @@
+//! (f) The routing mesh: the network crate's `mesh_bench` (netns lab of its own), then on the
+//! swarmd lab from the client namespace: through a node without the task vs straight to the
+//! task IP, same run, interleaved; and the time from a new task RUNNING to it being a backend
+//! in the kernel table of every node (`NodeMesh`, read back from each node's kernel).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use api::control::{
+    GetServiceRequest, NodeMeshRequest, RemoveServiceRequest, UpdateServiceRequest,
+};
+use api::objects::service_spec::Mode;
+
+use crate::control::{self, service_spec};
+use crate::examples;
+use crate::lab::{http_get, in_netns, ip, Lab, NODES};
+use crate::report::{percentile, Report};
+
+const SERVICE: &str = "swb-mesh";
+const PORT: u32 = 8089;
+const CONNECTIONS: usize = 4;
+
+/// The figures of `mesh_bench` (its own 3-node netns lab, no swarmd).
+pub fn example(report: &mut Report) -> Result<()> {
+    let lines = examples::run("network", "mesh_bench", &[])?;
+    let get =
+        |v: Option<f64>, what: &str| v.with_context(|| format!("mesh_bench printed no {what}"));
+    let s = "f. mesh (mesh_bench)";
+    report.add(
+        s,
+        "direct to task IP",
+        get(
+            examples::figure(&lines, "direct to task IP", "req/s"),
+            "direct req/s",
+        )?,
+        "req/s",
+        "",
+    );
+    report.add(
+        s,
+        "through the mesh of a node without the task",
+        get(
+            examples::figure(&lines, "mesh via node-0", "req/s"),
+            "mesh req/s",
+        )?,
+        "req/s",
+        "",
+    );
+    report.add(
+        s,
+        "throughput ratio mesh/direct",
+        get(
+            examples::after(&lines, "throughput ratio", "direct:"),
+            "ratio",
+        )?,
+        "×",
+        "≥ 0.9",
+    );
+    report.add(
+        s,
+        "p99 direct",
+        get(
+            examples::after(&lines, "direct to task IP", "p99"),
+            "direct p99",
+        )?,
+        "ms",
+        "",
+    );
+    report.add(
+        s,
+        "p99 mesh",
+        get(
+            examples::after(&lines, "mesh via node-0", "p99"),
+            "mesh p99",
+        )?,
+        "ms",
+        "",
+    );
+    report.add(
+        s,
+        "program 1,000 published services (plan + render + nft -f)",
+        get(
+            examples::figure(&lines, "apply (plan", "ms"),
+            "programming time",
+        )?,
+        "ms",
+        "≤ 1 s",
+    );
+    report.add(
+        s,
+        "new backend answering on all 3 nodes",
+        get(
+            examples::figure(&lines, "new backend answered", "ms"),
+            "propagation",
+        )?,
+        "ms",
+        "≤ 500 ms",
+    );
+    Ok(())
+}
+
+/// Mesh vs direct and propagation on the swarmd lab.
+pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
+    let mut ctl = control::connect_socket(lab.socket("manager")).await?;
+    let spec = service_spec(
+        SERVICE,
+        "swarmd/whoami",
+        1,
+        Some((PORT, 80)),
+        &["node.hostname==worker1"],
+    );
+    let start = Instant::now();
+    control::create(&mut ctl, spec).await?;
+    control::wait_running(
+        &mut ctl,
+        SERVICE,
+        1,
+        start,
+        Duration::from_millis(50),
+        Duration::from_secs(60),
+    )
+    .await?;
+    let task = control::running(&mut ctl, SERVICE).await?.remove(0);
+    let task_ip = task
+        .networks
+        .first()
+        .context("the task has no IP")?
+        .addr
+        .clone();
+
+    // The client reaches task IPs through the task's node: plain routing, no mesh, no NAT.
+    let route = [
+        "-n",
+        "swl-client",
+        "route",
+        "replace",
+        "10.255.0.0/16",
+        "via",
+        ip("worker1"),
+    ];
+    std::process::Command::new("ip").args(route).status()?;
+    let mesh: SocketAddr = format!("{}:{PORT}", ip("manager")).parse()?;
+    let direct: SocketAddr = format!("{task_ip}:80").parse()?;
+    let per_round = if quick { 500 } else { 2000 };
+    let result = tokio::task::spawn_blocking(move || {
+        let (mut m, mut d) = (Load::default(), Load::default());
+        http_get_ok(direct).and(http_get_ok(mesh))?;
+        for _ in 0..3 {
+            d.merge(load(direct, per_round));
+            m.merge(load(mesh, per_round));
+        }
+        Ok::<_, String>((m, d))
+    })
+    .await?;
+    let _ = std::process::Command::new("ip")
+        .args(["-n", "swl-client", "route", "del", "10.255.0.0/16"])
+        .status();
+    let (m, d) = result.map_err(anyhow::Error::msg)?;
+    let s = "f. mesh (swarmd lab, client → .10 without the task vs → task IP)";
+    report.add(s, "direct to task IP", d.rps(), "req/s", "");
+    report.note(&format!(
+        "p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        percentile(&d.ms, 0.5),
+        percentile(&d.ms, 0.99),
+        d.errors
+    ));
+    report.add(s, "through the manager's mesh", m.rps(), "req/s", "");
+    report.note(&format!(
+        "p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        percentile(&m.ms, 0.5),
+        percentile(&m.ms, 0.99),
+        m.errors
+    ));
+    report.add(
+        s,
+        "throughput ratio mesh/direct",
+        m.rps() / d.rps(),
+        "×",
+        "≥ 0.9",
+    );
+    report.add(
+        s,
+        "p99 ratio mesh/direct",
+        percentile(&m.ms, 0.99) / percentile(&d.ms, 0.99),
+        "×",
+        "",
+    );
+    report.note(&format!(
+        "{CONNECTIONS} connections, 1 request each, 3 interleaved rounds of {per_round}"
+    ));
+    report.samples.mesh_ms = m.ms;
+    report.samples.direct_ms = d.ms;
+
+    // Propagation: scale to 2, time from the new task RUNNING to its IP in every node's table.
+    let service = ctl
+        .get_service(GetServiceRequest { id: SERVICE.into() })
+        .await?
+        .into_inner();
+    let mut spec = service.spec.context("service without spec")?;
+    spec.mode = Some(Mode::Replicas(2));
+    let version = service.meta.map_or(0, |m| m.version);
+    let asked = Instant::now();
+    ctl.update_service(UpdateServiceRequest {
+        id: service.id,
+        version,
+        spec: Some(spec),
+        rollback: false,
+    })
+    .await?;
+    let (new_ip, running_at) = loop {
+        let tasks = control::running(&mut ctl, SERVICE).await?;
+        if let Some(t) = tasks.iter().find(|t| t.id != task.id) {
+            break (
+                t.networks
+                    .first()
+                    .map(|n| n.addr.clone())
+                    .unwrap_or_default(),
+                Instant::now(),
+            );
+        }
+        anyhow::ensure!(
+            asked.elapsed() < Duration::from_secs(60),
+            "the second task never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let needle = format!("{new_ip}:80");
+    let mut seen = [false; 3];
+    while !seen.iter().all(|s| *s) {
+        for (i, node) in NODES.iter().enumerate() {
+            if !seen[i] {
+                let table = ctl
+                    .node_mesh(NodeMeshRequest {
+                        node: node.to_string(),
+                    })
+                    .await?
+                    .into_inner();
+                seen[i] = table
+                    .services
+                    .iter()
+                    .any(|s| s.backends.iter().any(|b| b.addr == needle));
+            }
+        }
+        anyhow::ensure!(
+            running_at.elapsed() < Duration::from_secs(30),
+            "{needle} not in every mesh after 30 s: {seen:?}"
+        );
+    }
+    report.add_ms(
+        s,
+        "scale +1: request → new task RUNNING",
+        running_at - asked,
+        "",
+    );
+    report.add_ms(
+        s,
+        "new task RUNNING → backend in all 3 kernels (read back)",
+        running_at.elapsed(),
+        "≤ 500 ms",
+    );
+    ctl.remove_service(RemoveServiceRequest { id: SERVICE.into() })
+        .await?;
+    Ok(())
+}
+
+fn http_get_ok(addr: SocketAddr) -> Result<(), String> {
+    in_netns("swl-client", move || {
+        http_get(addr, Duration::from_secs(2)).map(drop)
+    })
+    .map_err(|e| format!("warm-up request to {addr}: {e}"))
+}
+
+#[derive(Default)]
+struct Load {
+    ms: Vec<f64>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Load {
+    fn rps(&self) -> f64 {
+        self.ms.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn merge(&mut self, other: Load) {
+        self.ms.extend(other.ms);
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+    }
+}
+
+/// `total` one-request connections from [`CONNECTIONS`] threads in the client namespace.
+fn load(addr: SocketAddr, total: usize) -> Load {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let next = next.clone();
+            std::thread::spawn(move || {
+                in_netns("swl-client", move || {
+                    let (mut ms, mut errors) = (Vec::new(), 0);
+                    while next.fetch_add(1, Ordering::Relaxed) < total {
+                        let t = Instant::now();
+                        match http_get(addr, Duration::from_secs(2)) {
+                            Ok(_) => ms.push(t.elapsed().as_secs_f64() * 1e3),
+                            Err(_) => errors += 1,
+                        }
+                    }
+                    (ms, errors)
+                })
+            })
+        })
+        .collect();
+    let mut out = Load::default();
+    for w in workers {
+        let (ms, errors) = w.join().expect("load thread");
+        out.ms.extend(ms);
+        out.errors += errors;
+    }
+    out.elapsed = start.elapsed();
+    out
+}

@@ -1,0 +1,192 @@
+//! (a) Raft through the real thing: 3 `swarmd` managers over loopback (redb, fsync on every
+//! commit), writes through the Control API, each acknowledged only after commit.
+//! (e, first half) kill -9 of the leader: time until a surviving manager accepts a write.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use api::control::CreateServiceRequest;
+use futures::future::join_all;
+use tonic::Code;
+
+use crate::control::{self, Control};
+use crate::examples;
+use crate::managers::{Binaries, Managers};
+use crate::report::{percentile, Report};
+
+/// Concurrent writers for the throughput figure: enough to keep the leader's batches full.
+const WRITERS: usize = 64;
+
+pub async fn run(report: &mut Report, bins: &Binaries, quick: bool) -> Result<()> {
+    let singles = if quick { 300 } else { 1000 };
+    let window = Duration::from_secs(if quick { 3 } else { 10 });
+    let b = bins.clone();
+    let mut cluster = tokio::task::spawn_blocking(move || Managers::start(&b, 3)).await?;
+    let leader = cluster.leader_seen_by(0).context("no leader")?;
+    let leader_addr = cluster.managers[leader].addr.to_string();
+    let mut control = control::connect_tcp(&leader_addr).await?;
+
+    // Warm-up: connections, the first redb transactions.
+    for i in 0..20 {
+        write(&mut control, &format!("warm-{i}")).await?;
+    }
+    let mut latencies = Vec::with_capacity(singles);
+    for i in 0..singles {
+        let start = Instant::now();
+        write(&mut control, &format!("single-{i}")).await?;
+        latencies.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    let s = "a. raft (3 managers, loopback, fsync)";
+    report.add(
+        s,
+        "single write → committed, p50",
+        percentile(&latencies, 0.5),
+        "ms",
+        "",
+    );
+    report.add(
+        s,
+        "single write → committed, p99",
+        percentile(&latencies, 0.99),
+        "ms",
+        "≤ 5 ms",
+    );
+    report.note(&format!(
+        "{singles} sequential CreateService calls to the leader's Control API"
+    ));
+    report.samples.raft_commit_ms = latencies;
+
+    let (rate, conflicts) = throughput(&leader_addr, window).await?;
+    report.add(
+        s,
+        "concurrent writes/s (acknowledged)",
+        rate,
+        "writes/s",
+        "≥ 10,000/s batched",
+    );
+    report.note(&format!(
+        "{WRITERS} concurrent CreateService writers for {window:?}; {conflicts} refused as \
+         conflicting (cluster object changed since read)"
+    ));
+
+    // e. Kill -9 the leader; write through a survivor until one is acknowledged.
+    let survivor = (leader + 1) % 3;
+    let mut control = control::connect_tcp(&cluster.managers[survivor].addr.to_string()).await?;
+    let killed = Instant::now();
+    cluster.managers[leader].kill9();
+    let mut attempt = 0u64;
+    let accepted = loop {
+        attempt += 1;
+        let w = tokio::time::timeout(
+            Duration::from_millis(500),
+            write(&mut control, &format!("after-kill-{attempt}")),
+        )
+        .await;
+        if matches!(w, Ok(Ok(()))) {
+            break killed.elapsed();
+        }
+        anyhow::ensure!(
+            killed.elapsed() < Duration::from_secs(30),
+            "no write accepted 30 s after the leader's kill"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let e = "e. failover";
+    report.add_ms(
+        e,
+        "leader kill -9 → write accepted (loopback, 3 managers)",
+        accepted,
+        "",
+    );
+    report.note(&format!(
+        "{attempt} attempts through a surviving manager, 500 ms each at most"
+    ));
+    drop(cluster);
+    Ok(())
+}
+
+/// The store crate's `raft_bench` (openraft + redb in one process, no Control API), when the
+/// tree has it: its figures as rows, or its output lines as a note when their format changed.
+pub fn example(report: &mut Report) -> Result<()> {
+    let lines = examples::run("store", "raft_bench", &[])?;
+    let s = "a. raft (raft_bench example)";
+    let rows = [
+        (
+            "sequential writes on the leader, p50",
+            examples::after(&lines, "on the leader", "p50="),
+            "ms",
+        ),
+        (
+            "sequential writes on the leader, p99",
+            examples::after(&lines, "on the leader", "p99="),
+            "ms",
+        ),
+        (
+            "sequential writes on a follower, p99",
+            examples::after(&lines, "on a follower", "p99="),
+            "ms",
+        ),
+        (
+            "256 writers × 1 object",
+            examples::figure(&lines, "256 writers", "writes/s"),
+            "writes/s",
+        ),
+        (
+            "64 writers × 10 objects (batched)",
+            examples::figure(&lines, "64 writers", "objects/s"),
+            "objects/s",
+        ),
+    ];
+    if rows.iter().any(|r| r.1.is_none()) {
+        report.missing(s, "output", &lines.join(" / "));
+        return Ok(());
+    }
+    for (metric, value, unit) in rows {
+        report.add(s, metric, value.unwrap_or_default(), unit, "");
+    }
+    Ok(())
+}
+
+/// One committed write: a service with no replicas, so no other component writes after it.
+pub async fn write(control: &mut Control, name: &str) -> Result<()> {
+    control::create(
+        control,
+        control::service_spec(name, "swarmd/sleeper", 0, None, &[]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Acknowledged writes per second from [`WRITERS`] concurrent clients over `window`, and how
+/// many writes the manager refused as conflicting with a concurrent one.
+async fn throughput(addr: &str, window: Duration) -> Result<(f64, u64)> {
+    let start = Instant::now();
+    let writers = (0..WRITERS).map(|w| {
+        let addr = addr.to_string();
+        async move {
+            let mut control = control::connect_tcp(&addr).await?;
+            let (mut done, mut conflicts, mut i) = (0u64, 0u64, 0u64);
+            while start.elapsed() < window {
+                i += 1;
+                let spec =
+                    control::service_spec(&format!("bulk-{w}-{i}"), "swarmd/sleeper", 0, None, &[]);
+                match control
+                    .create_service(CreateServiceRequest { spec: Some(spec) })
+                    .await
+                {
+                    Ok(_) => done += 1,
+                    Err(s) if s.code() == Code::FailedPrecondition => conflicts += 1,
+                    Err(s) => return Err(anyhow::Error::from(s)),
+                }
+            }
+            Ok::<_, anyhow::Error>((done, conflicts))
+        }
+    });
+    let (mut total, mut conflicts) = (0, 0);
+    for r in join_all(writers).await {
+        let (d, c) = r?;
+        total += d;
+        conflicts += c;
+    }
+    Ok((total as f64 / start.elapsed().as_secs_f64(), conflicts))
+}
