@@ -5,7 +5,9 @@
 
 use std::net::Ipv4Addr;
 
-use rtnetlink::packet_route::link::{InfoKind, InfoVxlan};
+use rtnetlink::packet_core::DefaultNla;
+use rtnetlink::packet_route::link::{InfoKind, InfoVxlan, LinkAttribute, LinkProtoInfoBridge};
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVxlan};
 use tracing::{debug, info};
 
@@ -194,8 +196,32 @@ impl IngressOverlay {
                 .await
                 .map_err(DataplaneError::netlink(format!("enslave {name}")))?;
         }
+        self.port_learning_off(index, &name).await?;
         links::set_up(&self.handle, index, &name).await?;
         Ok(index)
+    }
+
+    /// Learning off on the VXLAN device is not enough: its *bridge port* would still learn,
+    /// and a task MAC once seen through the tunnel (its IP reused on another node) would stay
+    /// pinned to the tunnel for the bridge's aging time, dropping traffic to the new task.
+    async fn port_learning_off(&self, index: u32, name: &str) -> Result<()> {
+        // IFLA_BRPORT_LEARNING, set like `bridge link set dev X learning off` does: a
+        // RTM_SETLINK of family AF_BRIDGE carrying IFLA_PROTINFO.
+        const IFLA_BRPORT_LEARNING: u16 = 8;
+        let learning = LinkProtoInfoBridge::Other(DefaultNla::new(IFLA_BRPORT_LEARNING, vec![0]));
+        self.handle
+            .link()
+            .set(
+                LinkUnspec::new_with_index(index)
+                    .interface_family(AddressFamily::Bridge)
+                    .append_extra_attribute(LinkAttribute::ProtoInfoBridge(vec![learning]))
+                    .build(),
+            )
+            .execute()
+            .await
+            .map_err(DataplaneError::netlink(format!(
+                "learning off on bridge port {name}"
+            )))
     }
 
     async fn index_of(&self, name: &str) -> Result<u32> {

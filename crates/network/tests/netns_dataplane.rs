@@ -69,6 +69,30 @@ fn overlay_reaches_tasks_across_nodes_and_internal_services_stay_inside() {
     }
     assert!(http::get(&c.client_ns, SocketAddr::from((i.addr, TASK_PORT))).is_err());
 
+    // The tunnel's bridge port must not learn: a MAC seen through it would stay pinned to the
+    // tunnel after its IP is reused by a task on this node.
+    for node in &c.nodes {
+        let out = std::process::Command::new("nsenter")
+            .args([
+                &format!("--net={}", node.ns_path),
+                "bridge",
+                "-d",
+                "link",
+                "show",
+            ])
+            .output()
+            .expect("bridge -d link show");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let port = text
+            .split("\n")
+            .collect::<Vec<_>>()
+            .windows(2)
+            .find(|w| w[0].contains("swarm-vx"))
+            .map(|w| w[1].to_string())
+            .unwrap_or_else(|| panic!("no VXLAN bridge port in:\n{text}"));
+        assert!(port.contains("learning off"), "VXLAN port learns: {port}");
+    }
+
     // Tasks' egress leaves masqueraded behind their node's underlay address.
     http::serve(&c.client_ns, 8000, "client");
     let egress = http::get(&a_ns, SocketAddr::from((c.client_ip, 8000))).expect("task a -> client");

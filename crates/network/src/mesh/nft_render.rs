@@ -113,6 +113,27 @@ pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
         "type filter hook input priority filter",
         &rejects,
     );
+    // The node forwards packets (the mesh needs it), so without a filter a LAN host routing
+    // the ingress subnet via a node would reach any task, published or not. Into the bridge
+    // from elsewhere only mesh (DNAT'ed) traffic and replies to tasks' own connections pass.
+    let mut fwd = String::new();
+    writeln!(
+        fwd,
+        "\t\toifname \"{bridge}\" iifname != \"{bridge}\" ct state established,related accept"
+    )
+    .unwrap();
+    writeln!(
+        fwd,
+        "\t\toifname \"{bridge}\" iifname != \"{bridge}\" ct status dnat accept"
+    )
+    .unwrap();
+    writeln!(fwd, "\t\toifname \"{bridge}\" iifname != \"{bridge}\" drop").unwrap();
+    chain(
+        &mut out,
+        "forward",
+        "type filter hook forward priority filter",
+        &fwd,
+    );
     let mut post = String::new();
     if mode == IngressMode::Fwmark {
         writeln!(

@@ -25,6 +25,16 @@ fn port(
     }
 }
 
+/// The filter that keeps the LAN out of the ingress bridge; in every ruleset, before
+/// postrouting.
+const FWD: &str = "\tchain forward {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\toifname \"swarm-ingress\" iifname != \"swarm-ingress\" ct state established,related accept
+\t\toifname \"swarm-ingress\" iifname != \"swarm-ingress\" ct status dnat accept
+\t\toifname \"swarm-ingress\" iifname != \"swarm-ingress\" drop
+\t}
+";
+
 const POST: &str = "\tchain postrouting {
 \t\ttype nat hook postrouting priority srcnat; policy accept;
 \t\toifname \"swarm-ingress\" ct mark 0x53570001 masquerade
@@ -49,7 +59,7 @@ table ip swarmd_mesh {{
 \tchain input {{
 \t\ttype filter hook input priority filter; policy accept;
 \t}}
-{POST}"
+{FWD}{POST}"
     );
     assert_eq!(render(&plan(vec![]), IngressMode::Dnat), expected);
 }
@@ -92,7 +102,7 @@ table ip swarmd_mesh {{
 \t\tfib daddr type local tcp dport 8081 reject with tcp reset comment \"api\"
 \t\tfib daddr type local udp dport 5353 reject comment \"dns\"
 \t}}
-{POST}"
+{FWD}{POST}"
     );
     assert_eq!(render(&p, IngressMode::Dnat), expected);
 }
@@ -136,7 +146,7 @@ table ip swarmd_mesh {{
 \tchain input {{
 \t\ttype filter hook input priority filter; policy accept;
 \t}}
-\tchain postrouting {{
+{FWD}\tchain postrouting {{
 \t\ttype nat hook postrouting priority srcnat; policy accept;
 \t\toifname \"swarm-ingress\" meta mark & 0xfffe0000 == 0x57000000 masquerade
 {}",
