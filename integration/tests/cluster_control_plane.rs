@@ -113,6 +113,9 @@ fn restarting_every_manager_keeps_services_and_nodes() {
             ])
             .expect_ok();
     }
+    // Converged first: scaling while the orchestrator still creates alpha's task races with
+    // its service rewrite (cluster_user_writes covers that bug).
+    cluster.wait_running("alpha", 1, Duration::from_secs(15));
     cluster
         .ctl(&["service", "scale", "-d", "alpha=2"])
         .expect_ok();
