@@ -35,10 +35,11 @@ fn create_node(id: &str) -> StoreAction {
     }))
 }
 
-fn write(index: u64, actions: Vec<StoreAction>) -> Entry<TypeConfig> {
+/// An entry carrying `writes`, each its own all-or-nothing write.
+fn entry(index: u64, writes: Vec<Vec<StoreAction>>) -> Entry<TypeConfig> {
     Entry {
         log_id: log_id(1, 1, index),
-        payload: EntryPayload::Normal(Request(actions)),
+        payload: EntryPayload::Normal(Request(writes)),
     }
 }
 
@@ -59,20 +60,32 @@ async fn writes_apply_to_memory_and_snapshots_survive_reopening() {
                 log_id: log_id(1, 1, 1),
                 payload: EntryPayload::Membership(membership.clone()),
             },
-            write(2, vec![create_node("n1")]),
-            // A failed check is the write's answer, not a storage failure.
-            write(3, vec![create_node("n1")]),
-            write(4, vec![create_node("n2")]),
+            entry(2, vec![vec![create_node("n1")]]),
+            // A failed check is that write's answer, not a storage failure; the other
+            // writes of the same entry still apply.
+            entry(
+                3,
+                vec![
+                    vec![create_node("n1")],
+                    vec![create_node("n2")],
+                    vec![create_node("n3"), create_node("n1")],
+                ],
+            ),
+            entry(4, vec![vec![create_node("n4")]]),
         ])
         .await
         .unwrap();
-    assert_eq!(responses[1], Response(Ok(())));
-    assert!(matches!(
-        responses[2],
-        Response(Err(StoreError::AlreadyExists { .. }))
-    ));
+    assert_eq!(responses[1], Response(vec![Ok(())]));
+    let Response(batch) = &responses[2];
+    assert!(matches!(batch[0], Err(StoreError::AlreadyExists { .. })));
+    assert_eq!(batch[1], Ok(()));
+    assert!(matches!(batch[2], Err(StoreError::AlreadyExists { .. })));
     assert_eq!(memory.applied_index(), 4);
-    assert_eq!(memory.view(|t| t.nodes.len()), 2);
+    // n3 was in a failed write: all or nothing.
+    assert_eq!(
+        memory.view(|t| t.nodes.keys().cloned().collect::<Vec<_>>()),
+        vec!["n1", "n2", "n4"]
+    );
 
     let snapshot = sm
         .get_snapshot_builder()
@@ -94,7 +107,7 @@ async fn writes_apply_to_memory_and_snapshots_survive_reopening() {
     assert_eq!(fresh.applied_index(), 4);
     assert_eq!(
         fresh.view(|t| t.nodes.keys().cloned().collect::<Vec<_>>()),
-        vec!["n1", "n2"]
+        vec!["n1", "n2", "n4"]
     );
 
     // And a follower installing it gets the same state.

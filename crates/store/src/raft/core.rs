@@ -12,12 +12,13 @@ use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::batcher::Batcher;
 use super::config::RaftConfig;
 use super::error::RaftNodeError;
 use super::network::{CallError, Rpc, Transport};
 use super::peers::PeerHealth;
-use super::wire::{Committed, ProposeReply, Refusal};
-use super::{NodeId, Raft, Request};
+use super::wire::{ProposeReply, Refusal};
+use super::{NodeId, Raft};
 use crate::action::StoreAction;
 use crate::memory::MemoryStore;
 
@@ -30,6 +31,7 @@ pub(crate) struct NodeCore {
     pub transport: Transport,
     pub peers: Arc<PeerHealth>,
     pub memory: Arc<MemoryStore>,
+    pub batcher: Batcher,
     /// Cancelled on shutdown: the service then answers "unavailable" so peers treat this
     /// manager as gone rather than as a failing one.
     pub stopped: CancellationToken,
@@ -51,15 +53,10 @@ impl NodeCore {
         m.state == ServerState::Leader && m.current_leader == Some(self.config.id)
     }
 
-    /// Commits a write on this manager, if it leads. Answers once applied here.
+    /// Commits a write on this manager, if it leads (batched with concurrent ones). Answers
+    /// once applied here.
     pub async fn write_here(&self, actions: Vec<StoreAction>) -> ProposeReply {
-        match self.raft.client_write(Request(actions)).await {
-            Ok(resp) => Ok(Committed {
-                index: resp.log_id.index,
-                outcome: resp.data.0,
-            }),
-            Err(e) => Err(refusal(e)),
-        }
+        self.batcher.write(actions).await
     }
 
     /// Waits until this manager's memory has applied `index`, so a write forwarded from here

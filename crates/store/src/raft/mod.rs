@@ -1,5 +1,6 @@
 //! The store replicated between managers with openraft, durable in redb.
 //!
+//! - `batcher`: groups concurrent writes on the leader into one log entry
 //! - [`config`]: [`RaftConfig`], timings and snapshot policy, checked by `validate()`
 //! - [`db`]: the one redb file (`DIR/raft.redb`) and its tables
 //! - [`log_store`]: the Raft log, vote and committed index ([`LogStore`])
@@ -15,6 +16,7 @@
 //! - [`membership`]: adding and removing managers, on the leader
 //! - [`error`]: what can go wrong running a node, [`RaftNodeError`]
 
+mod batcher;
 pub mod config;
 mod core;
 pub mod db;
@@ -52,14 +54,18 @@ pub type NodeId = u64;
 /// What the cluster knows about a manager: where its gRPC server listens (`host:port`).
 pub type ManagerNode = openraft::BasicNode;
 
-/// One replicated write: the store actions committed (and applied) together.
+/// One log entry: writes proposed concurrently, committed together with one fsync and one
+/// replication round, then applied one after the other, each all-or-nothing on its own.
+/// (openraft 0.9 appends and fsyncs each entry separately, so batching happens here:
+/// see [`batcher`].)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Request(pub Vec<StoreAction>);
+pub struct Request(pub Vec<Vec<StoreAction>>);
 
-/// The outcome of applying a write. A failed check (version conflict, duplicate) is an
-/// answer to the writer, not a failure of consensus: the entry stays committed.
+/// The outcome of applying each write of a [`Request`], in order. A failed check (version
+/// conflict, duplicate) is that writer's answer, not a failure of consensus: the entry stays
+/// committed and the other writes in it apply normally.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Response(pub Result<(), StoreError>);
+pub struct Response(pub Vec<Result<(), StoreError>>);
 
 openraft::declare_raft_types!(
     /// openraft's types for the swarm store.

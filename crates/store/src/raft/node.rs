@@ -11,6 +11,7 @@ use openraft::{RaftMetrics, ServerState};
 use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
+use super::batcher::Batcher;
 use super::config::RaftConfig;
 use super::core::NodeCore;
 use super::db::RaftDb;
@@ -81,13 +82,15 @@ impl RaftNode {
             .map_err(|e| state_err(&e))?;
         let db_closed = Mutex::new(Some(Box::pin(db.closed()) as Pin<Box<_>>));
         drop(db);
+        let stopped = CancellationToken::new();
         let core = Arc::new(NodeCore {
+            batcher: Batcher::start(raft.clone(), stopped.clone()),
             raft,
             config,
             transport,
             peers,
             memory,
-            stopped: CancellationToken::new(),
+            stopped,
         });
         let leadership = watch_leadership(&core);
         Ok(RaftNode {

@@ -129,11 +129,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         for entry in entries {
             self.last_applied = Some(entry.log_id);
             let outcome = match entry.payload {
-                EntryPayload::Blank => Ok(()),
-                EntryPayload::Normal(request) => self.memory.apply(entry.log_id.index, &request.0),
+                EntryPayload::Blank => Vec::new(),
+                // Writes of one entry share its index: each object version is still unique
+                // per object, since no write in a batch could have read another's result.
+                EntryPayload::Normal(request) => request
+                    .0
+                    .iter()
+                    .map(|write| self.memory.apply(entry.log_id.index, write))
+                    .collect(),
                 EntryPayload::Membership(m) => {
                     self.membership = Membership::new(Some(entry.log_id), m);
-                    Ok(())
+                    Vec::new()
                 }
             };
             responses.push(Response(outcome));
