@@ -113,6 +113,9 @@ fn every_node_restarted_adopts_its_containers() {
         converged(&lab),
         "the cluster did not stay converged after the restart"
     );
+    for node in NODES {
+        assert!(lab.swarmd_pid(node).is_some(), "{node}'s new swarmd exited");
+    }
     assert!(
         wait(Duration::from_secs(20), answers_everywhere),
         "the port does not answer on every node after the restart"

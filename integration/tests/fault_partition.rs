@@ -172,8 +172,14 @@ fn an_isolated_leader_cannot_commit_and_catches_up_after_healing() {
         cluster.managers[isolated].log_tail(20)
     );
     for (i, node) in NODES.iter().enumerate() {
-        assert!(has_service(&cluster, i, "before"), "{node} lost an old write");
-        assert!(!has_service(&cluster, i, "lost"), "{node} has the uncommitted write");
+        assert!(
+            has_service(&cluster, i, "before"),
+            "{node} lost an old write"
+        );
+        assert!(
+            !has_service(&cluster, i, "lost"),
+            "{node} has the uncommitted write"
+        );
     }
     // And the healed manager takes writes again (forwarded to the new leader).
     assert!(
