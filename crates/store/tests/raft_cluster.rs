@@ -229,3 +229,44 @@ async fn a_manager_added_late_catches_up_by_snapshot() {
         m.kill().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_share_log_entries() {
+    let root = tempfile::tempdir().unwrap();
+    let managers = cluster3(root.path(), |_| {}).await;
+    let leader = wait_for_leader(&managers, Duration::from_secs(5)).await;
+    let before = managers[leader]
+        .node
+        .metrics()
+        .borrow()
+        .last_log_index
+        .unwrap();
+
+    let writes: Vec<_> = (0..200)
+        .map(|i| {
+            let store = managers[i % 3].store.clone();
+            tokio::spawn(async move { create(&store, &format!("c{i}")).await })
+        })
+        .collect();
+    for w in writes {
+        w.await.unwrap().unwrap();
+    }
+    let after = managers[leader]
+        .node
+        .metrics()
+        .borrow()
+        .last_log_index
+        .unwrap();
+    assert!(
+        after - before < 200,
+        "200 concurrent writes took {} log entries",
+        after - before
+    );
+    for m in &managers {
+        wait_visible(&m.memory, "c199", Duration::from_secs(2)).await;
+        assert_eq!(m.memory.view(|t| t.nodes.len()), 200);
+    }
+    for m in managers {
+        m.kill().await;
+    }
+}
