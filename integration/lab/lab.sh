@@ -64,7 +64,7 @@ usage: lab.sh COMMAND [ARGS]
 nodes: ${NODES[*]} (and client for sh, curl, link)
 addresses: manager ${IP[manager]}, worker1 ${IP[worker1]}, worker2 ${IP[worker2]}, client ${IP[client]}
 state: $LAB_DIR   (SWARMD_LAB_DIR)
-binaries: SWARMD_BIN / SWARMCTL_BIN, else $TARGET_DIR/{release,debug}/
+binaries: SWARMD_BIN / SWARMCTL_BIN, else the newer of $TARGET_DIR/{release,debug}/
 EOF
 }
 
@@ -114,9 +114,13 @@ bin() {
         echo "$override"
         return
     fi
+    # The newer of the two builds: a stale release binary must not shadow a fresh debug one.
+    local best=
     for p in "$TARGET_DIR/release/$name" "$TARGET_DIR/debug/$name"; do
-        [[ -x $p ]] && { echo "$p"; return; }
+        [[ -x $p ]] || continue
+        if [[ -z $best || $p -nt $best ]]; then best=$p; fi
     done
+    [[ -n $best ]] && { echo "$best"; return; }
     die "no $name binary in $TARGET_DIR/release or $TARGET_DIR/debug: build it with 'cargo build --release' (or set $2)"
 }
 
