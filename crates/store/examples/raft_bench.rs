@@ -22,7 +22,6 @@ async fn start(id: u64, root: &std::path::Path, snapshot_interval: u64) -> Manag
     let addr = listener.local_addr().expect("addr").to_string();
     let mut config = RaftConfig::new(id, addr, root.join(format!("m{id}")));
     config.snapshot_interval = snapshot_interval;
-    config.replication_lag_threshold = snapshot_interval + snapshot_interval / 2;
     let node = Arc::new(
         RaftNode::start(config, Arc::new(MemoryStore::new()))
             .await

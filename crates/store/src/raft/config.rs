@@ -28,6 +28,8 @@ pub struct RaftConfig {
     /// behind catches up from the log instead of receiving a whole snapshot.
     pub logs_kept_after_snapshot: u64,
     /// A follower further behind than this is sent a snapshot instead of log entries.
+    /// Raised to 1.5 × `snapshot_interval` when lower: below the interval, a snapshot could
+    /// leave a follower still too far behind to be fed from the log (openraft's rule).
     pub replication_lag_threshold: u64,
     /// How long a write may wait for a leader (elections, forwarding) before it fails with
     /// `NoLeader`.
@@ -96,15 +98,14 @@ impl RaftConfig {
         if self.snapshot_interval == 0 {
             return bad("snapshot interval must be positive".into());
         }
-        if self.replication_lag_threshold <= self.snapshot_interval {
-            // openraft: a lag threshold below the snapshot interval can leave a follower
-            // that a snapshot never brings close enough to replicate logs to.
-            return bad(format!(
-                "replication lag threshold {} must exceed snapshot interval {}",
-                self.replication_lag_threshold, self.snapshot_interval
-            ));
-        }
         Ok(())
+    }
+
+    fn lag_threshold(&self) -> u64 {
+        let floor = self
+            .snapshot_interval
+            .saturating_add(self.snapshot_interval / 2);
+        self.replication_lag_threshold.max(floor)
     }
 
     /// The path of the Raft database in the state directory.
@@ -123,7 +124,7 @@ impl RaftConfig {
             install_snapshot_timeout: ms(self.snapshot_timeout),
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_interval),
             max_in_snapshot_log_to_keep: self.logs_kept_after_snapshot,
-            replication_lag_threshold: self.replication_lag_threshold,
+            replication_lag_threshold: self.lag_threshold(),
             // Purge in batches: each purge is a durable redb commit.
             purge_batch_size: (self.snapshot_interval / 4).max(1),
             ..Default::default()
@@ -145,6 +146,14 @@ mod tests {
         let o = c.openraft().unwrap();
         assert_eq!(o.heartbeat_interval, 100);
         assert!(o.election_timeout_max <= 1000, "LAN-fast elections");
+    }
+
+    #[test]
+    fn lag_threshold_follows_a_large_snapshot_interval() {
+        let mut c = RaftConfig::new(1, "127.0.0.1:2377", "/tmp/x");
+        c.snapshot_interval = 10_000;
+        c.validate().unwrap();
+        assert_eq!(c.openraft().unwrap().replication_lag_threshold, 15_000);
     }
 
     #[test]
@@ -178,13 +187,6 @@ mod tests {
                     ..base.clone()
                 },
                 "snapshot",
-            ),
-            (
-                RaftConfig {
-                    snapshot_interval: 5000,
-                    ..base.clone()
-                },
-                "lag threshold",
             ),
         ];
         for (c, want) in cases {
