@@ -101,6 +101,9 @@ async fn follow_leadership(
     loop {
         let leads = leadership.borrow_and_update().is_self;
         if leads && running.is_none() {
+            // Entries committed under the previous leader may not be applied here yet; deciding
+            // from that older state could create tasks twice.
+            caught_up(&raft).await;
             tracing::info!(
                 "became leader: starting orchestrator, allocator, scheduler, dispatcher"
             );
@@ -125,6 +128,31 @@ async fn follow_leadership(
         token.cancel();
         for h in handles {
             let _ = h.await;
+        }
+    }
+}
+
+/// Waits (bounded) until this manager has applied every entry in its log: as leader, its log
+/// holds everything ever committed.
+async fn caught_up(raft: &RaftNode) {
+    let mut metrics = raft.metrics();
+    let target = metrics.borrow().last_log_index.unwrap_or(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let applied = metrics.borrow().last_applied.map(|l| l.index).unwrap_or(0);
+        if applied >= target {
+            return;
+        }
+        match tokio::time::timeout_at(deadline, metrics.changed()).await {
+            Ok(Ok(())) => {}
+            _ => {
+                tracing::warn!(
+                    applied,
+                    target,
+                    "starting leader components before catching up"
+                );
+                return;
+            }
         }
     }
 }

@@ -150,7 +150,7 @@ async fn reconcile_service(store: &Store, id: &str) -> Result<Option<i64>, Store
             if w.created() > 0 {
                 tracing::debug!(service = %id, created = w.created(), "creating tasks");
             }
-            w.into_tx(service, tx);
+            w.into_tx(tx);
             Ok::<_, StoreError>(requeue)
         })
         .await?;

@@ -66,7 +66,19 @@ impl Working {
         }
     }
 
-    pub fn add(&mut self, task: Task) -> usize {
+    /// Adds a task created by this pass. Its ID is derived from the slot's history, so two
+    /// orchestrators deciding from the same state (an old leader not stopped yet and a new
+    /// one) create the *same* task and the second write fails, instead of duplicating it.
+    pub fn add(&mut self, mut task: Task) -> usize {
+        let key = SlotKey::of(&task);
+        let mut history: Vec<&str> = self
+            .tasks
+            .iter()
+            .filter(|t| SlotKey::of(t) == key)
+            .map(|t| t.id.as_str())
+            .collect();
+        history.sort_unstable();
+        task.id = derived_id(&task.service_id, &key, &history);
         self.tasks.push(task);
         self.read_desired.push(None);
         self.tasks.len() - 1
@@ -80,12 +92,9 @@ impl Working {
         self.read_desired.iter().filter(|d| d.is_none()).count()
     }
 
-    /// Writes the pass's changes. A write that creates tasks also rewrites the service it read
-    /// (unchanged if nothing else changed): the version check then makes two orchestrators
-    /// working from the same state — an old leader that has not stopped yet — conflict instead
-    /// of both creating the same slots.
-    pub fn into_tx(self, read_service: Option<&Service>, tx: &mut Tx) {
-        let creates = self.created() > 0;
+    /// Writes the pass's changes. The service object is written only when the pass changed
+    /// it (update status, rollback): its version belongs to the user's read-modify-write.
+    pub fn into_tx(self, tx: &mut Tx) {
         for (task, read) in self.tasks.into_iter().zip(self.read_desired) {
             match read {
                 None => tx.create(Object::Task(task)),
@@ -93,12 +102,29 @@ impl Working {
                 Some(_) => {}
             }
         }
-        match (self.service, read_service) {
-            (Some(s), _) => tx.update(Object::Service(s)),
-            (None, Some(s)) if creates => tx.update(Object::Service(s.clone())),
-            _ => {}
+        if let Some(s) = self.service {
+            tx.update(Object::Service(s));
         }
     }
+}
+
+/// A task ID (25 base-36 characters, like random ones) determined by the service, the slot
+/// and the IDs of the slot's tasks so far.
+fn derived_id(service_id: &str, key: &SlotKey, history: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut h = Sha256::new();
+    h.update(service_id.as_bytes());
+    h.update(format!("{key:?}").as_bytes());
+    for id in history {
+        h.update(b"/");
+        h.update(id.as_bytes());
+    }
+    h.finalize()
+        .iter()
+        .take(25)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// A fresh task for a slot (replicated) or a node (global), stamped from the service as it is.
