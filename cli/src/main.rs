@@ -69,6 +69,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    // `swarmctl service ls | head` must end quietly when the reader goes away, as other Unix
+    // tools do, instead of panicking on a write to a closed pipe.
+    // SAFETY: restoring the default disposition of one signal before any thread is started.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -288,8 +288,9 @@ impl TryFrom<pb::ServiceSpec> for ServiceSpec {
                 .unwrap_or_default(),
             mode: match s.mode {
                 Some(Mode::Replicas(replicas)) => ServiceMode::Replicated { replicas },
-                // `global` is a oneof marker: its presence selects the mode, whatever its value.
-                Some(Mode::Global(_)) => ServiceMode::Global,
+                Some(Mode::Global(true)) => ServiceMode::Global,
+                // `global: false` asks for no global mode: the default, one replica.
+                Some(Mode::Global(false)) => ServiceMode::default(),
                 None => ServiceMode::default(),
             },
             update: s
