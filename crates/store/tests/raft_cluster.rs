@@ -270,3 +270,31 @@ async fn concurrent_writes_share_log_entries() {
         m.kill().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn adding_an_unreachable_manager_times_out_and_keeps_the_quorum() {
+    let root = tempfile::tempdir().unwrap();
+    let listener = bind("127.0.0.1:0").await;
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut c = common::config(1, &addr, &root.path().join("m1"));
+    c.catch_up_timeout = Duration::from_secs(1);
+    let m = Manager::start(c, listener).await;
+    m.node.initialize_single().await.unwrap();
+    wait_for_leader(std::slice::from_ref(&m), Duration::from_secs(5)).await;
+    // Nothing listens there any more.
+    let dead = bind("127.0.0.1:0").await;
+    let dead_addr = dead.local_addr().unwrap().to_string();
+    drop(dead);
+
+    let err = m.node.add_voter(9, dead_addr).await.unwrap_err();
+    assert!(
+        matches!(err, store::RaftNodeError::CatchUpTimeout { id: 9, .. }),
+        "{err}"
+    );
+    // It stays a learner, outside the quorum: this manager alone still commits.
+    create(&m.store, "still-writable").await.unwrap();
+    let members = m.node.members().await;
+    let nine = members.iter().find(|x| x.id == 9).expect("learner listed");
+    assert!(!nine.voter);
+    m.kill().await;
+}

@@ -40,29 +40,45 @@ impl NodeCore {
     }
 
     async fn add_voter_here(&self, id: NodeId, addr: String) -> MembershipReply {
-        let (voters, nodes) = self.membership_sets();
+        let (voters, _) = self.membership_sets();
         if voters.contains(&id) {
             return Ok(MembershipAnswer::Changed);
         }
-        if !nodes.contains(&id) {
-            // Blocking: returns once the learner has caught up with the log (or snapshot), so
-            // promoting it next does not stall commits while it lags.
-            let add = self
-                .raft
-                .add_learner(id, ManagerNode::new(addr.clone()), true);
-            let timeout = self.config.catch_up_timeout;
-            match tokio::time::timeout(timeout, add).await {
-                Err(_) => {
-                    return Err(Refusal::Failed(RaftNodeError::CatchUpTimeout {
-                        id,
-                        addr,
-                        secs: timeout.as_secs(),
-                    }))
-                }
-                Ok(Err(e)) => return Err(refusal(e)),
-                Ok(Ok(_)) => {}
-            }
-        }
+        // A learner receives the log (or a snapshot) but is outside the quorum. openraft's
+        // "blocking" add only waits until the learner is within the lag threshold, which an
+        // unreachable newcomer to a short log already is; promoting such a node would leave
+        // the cluster unable to commit. So wait for the learner to acknowledge the entry that
+        // added it: everything before it has then reached it too.
+        let timeout = self.config.catch_up_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let timed_out = || {
+            Refusal::Failed(RaftNodeError::CatchUpTimeout {
+                id,
+                addr: addr.clone(),
+                secs: timeout.as_secs(),
+            })
+        };
+        // Re-adding a learner left by an attempt that timed out keeps it (same address).
+        let add = self
+            .raft
+            .add_learner(id, ManagerNode::new(addr.clone()), false);
+        let added = match tokio::time::timeout(timeout, add).await {
+            Err(_) => return Err(timed_out()),
+            Ok(Err(e)) => return Err(refusal(e)),
+            Ok(Ok(resp)) => resp.log_id.index,
+        };
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.raft
+            .wait(Some(remaining))
+            .metrics(
+                |m| {
+                    let matched = m.replication.as_ref().and_then(|r| r.get(&id));
+                    matched.is_some_and(|l| l.is_some_and(|l| l.index >= added))
+                },
+                "new manager caught up",
+            )
+            .await
+            .map_err(|_| timed_out())?;
         self.raft
             .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
             .await
