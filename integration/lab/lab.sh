@@ -339,7 +339,10 @@ start_dockerd() {
     # dockerd refuses a pidfile whose PID still has a /proc entry, and a killed dockerd stays
     # a zombie until init reaps it.
     daemon_pid "$n" dockerd >/dev/null || rm -f "$d/dockerd.pid"
-    pid=$(start_daemon "$n" dockerd dockerd \
+    # The lab has no registry: pulls go to a closed local port and fail at once instead of
+    # waiting out DNS timeouts (a missing image becomes a Rejected task in a second).
+    pid=$(start_daemon "$n" dockerd env HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
+        dockerd \
         --config-file "$d/daemon.json" \
         --data-root "$d/docker" \
         --exec-root "$d/run/docker" \

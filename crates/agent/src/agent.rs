@@ -235,8 +235,23 @@ impl Agent {
         let mut period = Duration::from_millis(500);
         let mut heartbeat = tokio::time::interval(period);
         let mut session_id = String::new();
-        let mut recheck = tokio::time::interval(DESCRIBE_EVERY);
-        recheck.tick().await;
+        // Describing the node asks the engine, which can stall (a slow pull holds dockerd): it
+        // runs beside the session so heartbeats never wait on it.
+        let (described_tx, mut described_rx) = tokio::sync::mpsc::channel(1);
+        let describer = {
+            let agent = self.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(DESCRIBE_EVERY);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if described_tx.send(agent.describe().await).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        let _stop_describer = AbortOnDrop(describer);
         tracing::info!(manager = %addr, "session open");
         loop {
             tokio::select! {
@@ -260,8 +275,8 @@ impl Agent {
                     Ok(None) => return Ok(()),
                     Err(e) => return Err(SessionEnd::Failed(e.to_string())),
                 },
-                _ = recheck.tick() => {
-                    if self.describe().await != described {
+                Some(now) = described_rx.recv() => {
+                    if now != described {
                         tracing::info!("node description changed; reopening the session");
                         return Ok(());
                     }
@@ -461,6 +476,15 @@ impl Agent {
                 Err(_) => tracing::debug!("status report timed out; will resend"),
             }
         }
+    }
+}
+
+/// Stops a background task when the session that started it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -326,7 +326,21 @@ impl Lab {
 
     /// The service's tasks whose desired state is running, from `service ps --format json`.
     pub fn ps(&self, service: &str) -> Result<Vec<PsTask>> {
-        self.ctl_json_lines(&["service", "ps", service, "--filter", "desired-state=running"])?
+        self.ps_filtered(&["service", "ps", service, "--filter", "desired-state=running"])
+    }
+
+    /// Every task of the service, history included.
+    pub fn ps_all(&self, service: &str) -> Result<Vec<PsTask>> {
+        self.ps_filtered(&["service", "ps", "--no-trunc", service])
+    }
+
+    /// Registers a service created some other way than `create_service`, for cleanup.
+    pub fn remember_service(&self, name: &str) {
+        self.services.borrow_mut().push(name.to_string());
+    }
+
+    fn ps_filtered(&self, args: &[&str]) -> Result<Vec<PsTask>> {
+        self.ctl_json_lines(args)?
             .into_iter()
             .map(|v| {
                 Ok(PsTask {
