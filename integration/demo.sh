@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The seed scenarios, shown: builds swarmd + swarmctl, brings the three-node lab up
+# The seed scenarios, shown: installs missing packages, builds swarmd + swarmctl, brings the three-node lab up
 # (integration/lab/lab.sh) and walks through what the routing-mesh explainer shows, printing
 # every command (prefixed `$ `) and its output, as a user at the terminal would see them.
 #
@@ -91,9 +91,12 @@ task_ip() {
 }
 elapsed() { echo "$((SECONDS - $1)) s"; }
 
-# 0. Build and bring the lab up ----------------------------------------------------------------
-section "Build swarmd and swarmctl ($PROFILE)"
+# 0. Install, build and bring the lab up -------------------------------------------------------
+section "System packages (apt, only what is missing)"
 cd "$REPO_ROOT"
+"$SCRIPT_DIR/provision/packages.sh"
+
+section "Build swarmd and swarmctl ($PROFILE)"
 T=$SECONDS
 if ((BUILD)); then
     if [[ $PROFILE == release ]]; then show cargo build --release -p swarmd -p swarmctl; else show cargo build -p swarmd -p swarmctl; fi
