@@ -21,19 +21,14 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 pub async fn run(report: &mut Report, lab: &Lab) -> Result<()> {
     let mut ctl = control::connect_socket(lab.socket("manager")).await?;
-    let start = Instant::now();
-    control::create(
-        &mut ctl,
-        service_spec("swb-conv", "swarmd/sleeper", REPLICAS as u64, None, &[]),
-    )
-    .await?;
-    let ours = control::wait_running(&mut ctl, "swb-conv", REPLICAS, start, POLL, LIMIT).await?;
+    let ours = ours(&mut ctl, lab).await;
+    let _ = ctl
+        .remove_service(RemoveServiceRequest {
+            id: "swb-conv".into(),
+        })
+        .await;
+    let (ours, swarmd_rss) = ours?;
     report.add_ms(SECTION, "swarmd lab (3 nodes, 3 dockerds)", ours, "");
-    let swarmd_rss = lab.swarmd_pid("manager").and_then(|p| rss_kib(p as u32));
-    ctl.remove_service(RemoveServiceRequest {
-        id: "swb-conv".into(),
-    })
-    .await?;
     // The lab's containers stop before the peer starts, so neither run pays for the other.
     let stopped = Instant::now();
     while control::running(&mut ctl, "swb-conv")
@@ -43,7 +38,21 @@ pub async fn run(report: &mut Report, lab: &Lab) -> Result<()> {
     {
         tokio::time::sleep(POLL).await;
     }
+    theirs(report, ours, swarmd_rss).await
+}
 
+/// 30 replicas on the lab: create → all RUNNING; and the manager's RSS with them running.
+async fn ours(ctl: &mut control::Control, lab: &Lab) -> Result<(Duration, Option<u64>)> {
+    let start = Instant::now();
+    let spec = service_spec("swb-conv", "swarmd/sleeper", REPLICAS as u64, None, &[]);
+    control::create(ctl, spec).await?;
+    let took = control::wait_running(ctl, "swb-conv", REPLICAS, start, POLL, LIMIT).await?;
+    let rss = lab.swarmd_pid("manager").and_then(|p| rss_kib(p as u32));
+    Ok((took, rss))
+}
+
+/// The same on Docker's swarm mode, then both memory figures.
+async fn theirs(report: &mut Report, ours: Duration, swarmd_rss: Option<u64>) -> Result<()> {
     let images = repo_root().join("integration/images/build.sh");
     let peer = tokio::task::spawn_blocking(move || DockerSwarm::start(&images)).await??;
     let start = Instant::now();

@@ -76,6 +76,26 @@ pub fn after(lines: &[String], marker: &str, field: &str) -> Option<f64> {
         .ok()
 }
 
+/// The duration after `field` on the first line containing `marker`, in ms, whatever unit the
+/// example printed (`"p50=992.15µs"` → 0.99215, `"p99= 2.46ms"` → 2.46).
+pub fn duration_ms(lines: &[String], marker: &str, field: &str) -> Option<f64> {
+    let line = lines.iter().find(|l| l.contains(marker))?;
+    let rest = line[line.find(field)? + field.len()..].trim_start();
+    let token = rest.split_whitespace().next()?;
+    let split = token
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(token.len());
+    let value: f64 = token[..split].parse().ok()?;
+    let scale = match &token[split..] {
+        "ns" => 1e-6,
+        "µs" | "us" => 1e-3,
+        "ms" => 1.0,
+        "s" => 1e3,
+        _ => return None,
+    };
+    Some(value * scale)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +118,12 @@ mod tests {
         assert_eq!(after(&lines, "on the leader", "p50="), Some(1.78));
         assert_eq!(after(&lines, "on the leader", "p99="), Some(35.48));
         assert_eq!(figure(&lines, "absent", "ms"), None);
+        let raft: Vec<String> = vec![
+            "sequential writes on the leader    n=2000  p50=992.15µs p90= 1.32ms p99= 2.46ms"
+                .into(),
+        ];
+        assert_eq!(duration_ms(&raft, "on the leader", "p50="), Some(0.99215));
+        assert_eq!(duration_ms(&raft, "on the leader", "p99="), Some(2.46));
+        assert_eq!(duration_ms(&raft, "on the leader", "n="), None);
     }
 }

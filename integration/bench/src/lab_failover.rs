@@ -14,16 +14,33 @@ use crate::report::Report;
 const SERVICE: &str = "swb-fo";
 const PORT: u32 = 8088;
 
+/// Measures, then removes the service and brings worker2 back however the measurement ended.
 pub async fn run(report: &mut Report, lab: &Lab) -> Result<()> {
     let mut ctl = control::connect_socket(lab.socket("manager")).await?;
+    let result = measure(report, lab, &mut ctl).await;
+    let _ = ctl
+        .remove_service(RemoveServiceRequest { id: SERVICE.into() })
+        .await;
+    if lab.swarmd_pid("worker2").is_none() {
+        let out = lab.run(&["restart", "worker2"]);
+        anyhow::ensure!(
+            out.status.success(),
+            "lab.sh restart worker2: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    result
+}
+
+async fn measure(report: &mut Report, lab: &Lab, ctl: &mut control::Control) -> Result<()> {
     let start = Instant::now();
     control::create(
-        &mut ctl,
+        ctl,
         service_spec(SERVICE, "swarmd/whoami", 3, Some((PORT, 80)), &[]),
     )
     .await?;
     control::wait_running(
-        &mut ctl,
+        ctl,
         SERVICE,
         3,
         start,
@@ -51,9 +68,7 @@ pub async fn run(report: &mut Report, lab: &Lab) -> Result<()> {
     let killed = Instant::now();
     anyhow::ensure!(out.status.success(), "lab.sh kill worker2 failed");
     let moved = loop {
-        let tasks = control::running(&mut ctl, SERVICE)
-            .await
-            .unwrap_or_default();
+        let tasks = control::running(ctl, SERVICE).await.unwrap_or_default();
         if tasks.len() == 3 && tasks.iter().all(|t| t.node_id != victim) {
             break killed.elapsed();
         }
@@ -101,13 +116,5 @@ pub async fn run(report: &mut Report, lab: &Lab) -> Result<()> {
         "",
     );
 
-    ctl.remove_service(RemoveServiceRequest { id: SERVICE.into() })
-        .await?;
-    let out = lab.run(&["restart", "worker2"]);
-    anyhow::ensure!(
-        out.status.success(),
-        "lab.sh restart worker2: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     Ok(())
 }

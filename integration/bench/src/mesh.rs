@@ -102,9 +102,17 @@ pub fn example(report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// Mesh vs direct and propagation on the swarmd lab.
+/// Mesh vs direct and propagation on the swarmd lab; the service is removed however it ends.
 pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
     let mut ctl = control::connect_socket(lab.socket("manager")).await?;
+    let result = measure(report, &mut ctl, quick).await;
+    let _ = ctl
+        .remove_service(RemoveServiceRequest { id: SERVICE.into() })
+        .await;
+    result
+}
+
+async fn measure(report: &mut Report, ctl: &mut control::Control, quick: bool) -> Result<()> {
     let spec = service_spec(
         SERVICE,
         "swarmd/whoami",
@@ -113,9 +121,9 @@ pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
         &["node.hostname==worker1"],
     );
     let start = Instant::now();
-    control::create(&mut ctl, spec).await?;
+    control::create(ctl, spec).await?;
     control::wait_running(
-        &mut ctl,
+        ctl,
         SERVICE,
         1,
         start,
@@ -123,7 +131,7 @@ pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
         Duration::from_secs(60),
     )
     .await?;
-    let task = control::running(&mut ctl, SERVICE).await?.remove(0);
+    let task = control::running(ctl, SERVICE).await?.remove(0);
     let task_ip = task
         .networks
         .first()
@@ -131,20 +139,10 @@ pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
         .addr
         .clone();
 
-    // The client reaches task IPs through the task's node: plain routing, no mesh, no NAT.
-    let route = [
-        "-n",
-        "swl-client",
-        "route",
-        "replace",
-        "10.255.0.0/16",
-        "via",
-        ip("worker1"),
-    ];
-    std::process::Command::new("ip").args(route).status()?;
     let mesh: SocketAddr = format!("{}:{PORT}", ip("manager")).parse()?;
     let direct: SocketAddr = format!("{task_ip}:80").parse()?;
     let per_round = if quick { 500 } else { 2000 };
+    let path = DirectPath::open(&task_ip)?;
     let result = tokio::task::spawn_blocking(move || {
         let (mut m, mut d) = (Load::default(), Load::default());
         http_get_ok(direct).and(http_get_ok(mesh))?;
@@ -155,9 +153,7 @@ pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
         Ok::<_, String>((m, d))
     })
     .await?;
-    let _ = std::process::Command::new("ip")
-        .args(["-n", "swl-client", "route", "del", "10.255.0.0/16"])
-        .status();
+    drop(path);
     let (m, d) = result.map_err(anyhow::Error::msg)?;
     let s = "f. mesh (swarmd lab, client → .10 without the task vs → task IP)";
     report.add(s, "direct to task IP", d.rps(), "req/s", "");
@@ -211,7 +207,7 @@ pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
     })
     .await?;
     let (new_ip, running_at) = loop {
-        let tasks = control::running(&mut ctl, SERVICE).await?;
+        let tasks = control::running(ctl, SERVICE).await?;
         if let Some(t) = tasks.iter().find(|t| t.id != task.id) {
             break (
                 t.networks
@@ -261,8 +257,82 @@ pub async fn lab(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
         running_at.elapsed(),
         "≤ 500 ms",
     );
-    ctl.remove_service(RemoveServiceRequest { id: SERVICE.into() })
-        .await?;
+    Ok(())
+}
+
+/// The client's way straight to a task IP, for the "direct" side: a route via worker1 (the
+/// task's node), and one rule at the top of swarmd's forward chain on worker1 letting the
+/// client's packets to that IP through, since swarmd drops traffic from outside the overlay
+/// that the mesh did not DNAT (tasks are not reachable directly, by design). Both are removed
+/// on drop; swarmd does not rebuild its table while the service is unchanged.
+struct DirectPath;
+
+const DIRECT_COMMENT: &str = "swarm-bench direct path";
+
+impl DirectPath {
+    fn open(task_ip: &str) -> Result<DirectPath> {
+        let path = DirectPath;
+        sh(&[
+            "ip",
+            "-n",
+            "swl-client",
+            "route",
+            "replace",
+            "10.255.0.0/16",
+            "via",
+            ip("worker1"),
+        ])?;
+        let rule = format!(
+            "insert rule ip swarmd_mesh forward ip saddr {} ip daddr {task_ip} accept comment \"{DIRECT_COMMENT}\"",
+            ip("client")
+        );
+        sh(&["ip", "netns", "exec", "swl-worker1", "nft", &rule])?;
+        Ok(path)
+    }
+}
+
+impl Drop for DirectPath {
+    fn drop(&mut self) {
+        let _ = sh(&["ip", "-n", "swl-client", "route", "del", "10.255.0.0/16"]);
+        let listing = std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                "swl-worker1",
+                "nft",
+                "-a",
+                "list",
+                "chain",
+                "ip",
+                "swarmd_mesh",
+                "forward",
+            ])
+            .output();
+        let text = listing
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for line in text.lines().filter(|l| l.contains(DIRECT_COMMENT)) {
+            if let Some(handle) = line.rsplit("handle ").next() {
+                let rule = format!(
+                    "delete rule ip swarmd_mesh forward handle {}",
+                    handle.trim()
+                );
+                let _ = sh(&["ip", "netns", "exec", "swl-worker1", "nft", &rule]);
+            }
+        }
+    }
+}
+
+fn sh(args: &[&str]) -> Result<()> {
+    let out = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
     Ok(())
 }
 

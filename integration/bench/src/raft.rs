@@ -110,20 +110,26 @@ pub async fn run(report: &mut Report, bins: &Binaries, quick: bool) -> Result<()
 pub fn example(report: &mut Report) -> Result<()> {
     let lines = examples::run("store", "raft_bench", &[])?;
     let s = "a. raft (raft_bench example)";
+    let d = |marker: &str, field: &str| examples::duration_ms(&lines, marker, field);
     let rows = [
         (
+            "fdatasync of this disk (baseline), p99",
+            d("fdatasync", "p99="),
+            "ms",
+        ),
+        (
             "sequential writes on the leader, p50",
-            examples::after(&lines, "on the leader", "p50="),
+            d("on the leader", "p50="),
             "ms",
         ),
         (
             "sequential writes on the leader, p99",
-            examples::after(&lines, "on the leader", "p99="),
+            d("on the leader", "p99="),
             "ms",
         ),
         (
             "sequential writes on a follower, p99",
-            examples::after(&lines, "on a follower", "p99="),
+            d("on a follower", "p99="),
             "ms",
         ),
         (
