@@ -96,6 +96,13 @@ impl RootCa {
         ca_digest(&self.cert_der)
     }
 
+    /// [`RootCa::digest`] from the certificate alone (what a rotation needs).
+    pub fn digest_of_pem(cert_pem: &str) -> Result<String, SecurityError> {
+        let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+            .map_err(|_| SecurityError::Certificate("the CA certificate is unreadable".into()))?;
+        Ok(ca_digest(&der))
+    }
+
     /// Signs the public key of `csr_pem` into a certificate for `node_id` with `role`, valid
     /// for `validity`. The CSR's signature is checked (proof the requester holds the key); its
     /// subject and extensions are ignored. Returns the certificate's PEM.

@@ -89,6 +89,14 @@ pub fn parse_certificate(der: &[u8]) -> Result<PeerIdentity, SecurityError> {
     })
 }
 
+/// Whether `csr_pem` is a well-formed CSR whose signature matches its key (checked before a
+/// join writes anything, so a bad CSR leaves no node behind).
+pub fn check_csr(csr_pem: &str) -> Result<(), SecurityError> {
+    rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
+        .map(|_| ())
+        .map_err(|_| SecurityError::Certificate("the certificate signing request is invalid".into()))
+}
+
 /// A fresh private key and a CSR for it. The key never leaves the node: only the CSR travels,
 /// and the signer decides the subject, so the CSR's own subject is a placeholder.
 pub fn new_key_and_csr() -> Result<(Secret, String), SecurityError> {

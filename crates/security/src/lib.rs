@@ -22,12 +22,12 @@ pub mod transport;
 
 pub use authz::{peer_identity, Authorizer, MemberCheck};
 pub use ca::{verify_issued, RootCa};
-pub use certificate::{new_key_and_csr, parse_certificate, CertRole, PeerIdentity};
+pub use certificate::{check_csr, new_key_and_csr, parse_certificate, CertRole, PeerIdentity};
 pub use files::{CredentialFiles, StoredCredentials};
 pub use pinning::PinnedCaVerifier;
 pub use tls::NodeCredentials;
 pub use token::{ca_digest, new_join_token, parse_join_token, token_matches, ParsedJoinToken};
-pub use transport::{lazy_channel, tls_incoming, TlsConnector, MANAGER_NAME};
+pub use transport::{lazy_channel, Dial, tls_incoming, TlsConnector, MANAGER_NAME};
 
 /// Failures of this crate. Messages never include key material or token secrets.
 #[derive(Debug, thiserror::Error)]

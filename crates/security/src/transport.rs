@@ -87,6 +87,53 @@ pub fn lazy_channel(
         .connect_with_connector_lazy(connector))
 }
 
+/// Opens a lazily connected channel to an address: what the Raft transport, the agent and the
+/// daemon's connectors are given instead of knowing about certificates. Mutual TLS in the
+/// daemon; plaintext only where no certificates exist (in-process tests).
+#[derive(Clone)]
+pub struct Dial(Arc<DialFn>);
+
+type DialFn = dyn Fn(&str) -> Result<Channel, String> + Send + Sync;
+
+impl Dial {
+    pub fn new(f: impl Fn(&str) -> Result<Channel, String> + Send + Sync + 'static) -> Dial {
+        Dial(Arc::new(f))
+    }
+
+    /// Plain HTTP/2, no TLS.
+    pub fn plaintext(connect_timeout: Duration) -> Dial {
+        Dial::new(move |addr| {
+            Ok(endpoint(addr)
+                .map_err(|e| e.to_string())?
+                .connect_timeout(connect_timeout)
+                .tcp_nodelay(true)
+                .connect_lazy())
+        })
+    }
+
+    /// Mutual TLS with `config`, demanding `server_name` of the server's certificate.
+    pub fn mutual_tls(
+        config: Arc<ClientConfig>,
+        server_name: &'static str,
+        connect_timeout: Duration,
+    ) -> Dial {
+        Dial::new(move |addr| {
+            lazy_channel(config.clone(), addr, server_name, connect_timeout)
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    pub fn channel(&self, addr: &str) -> Result<Channel, String> {
+        (self.0)(addr)
+    }
+}
+
+impl std::fmt::Debug for Dial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dial")
+    }
+}
+
 /// Accepted TCP connections that completed a TLS handshake. Handshakes run concurrently; a
 /// failed one (a plaintext client, an unknown CA) is dropped with a debug log. The listener
 /// is owned by the stream, so the port is free as soon as the server drops it.

@@ -37,6 +37,7 @@ use crate::action::StoreAction;
 use crate::error::StoreError;
 
 pub use config::RaftConfig;
+pub use network::Dial;
 pub use error::RaftNodeError;
 pub use log_store::LogStore;
 pub use membership::Member;
