@@ -92,6 +92,7 @@ mod tests {
         PeerIdentity {
             node_id: id.into(),
             role,
+            not_before: SystemTime::now(),
             not_after: SystemTime::now(),
         }
     }

@@ -18,8 +18,14 @@ use crate::SecurityError;
 
 /// Swarm's CA lifetime: 20 years; rotating the root is out of scope.
 const CA_VALIDITY: Duration = Duration::from_secs(20 * 365 * 24 * 3600);
-/// Issued certificates start a little in the past so a peer whose clock is behind accepts them.
-const BACKDATE: Duration = Duration::from_secs(5 * 60);
+/// Certificates start a little in the past so a peer whose clock is behind accepts them: a
+/// tenth of the validity, at most 5 minutes (a 20 s test certificate is not backdated by 5 min,
+/// which would skew the renewal schedule computed from not_before..not_after).
+const MAX_BACKDATE: Duration = Duration::from_secs(5 * 60);
+
+fn backdate(validity: Duration) -> Duration {
+    (validity / 10).min(MAX_BACKDATE)
+}
 
 /// A root CA with its key: what a manager signs with.
 pub struct RootCa {
@@ -52,7 +58,7 @@ impl RootCa {
             KeyUsagePurpose::DigitalSignature,
         ];
         let now = SystemTime::now();
-        params.not_before = OffsetDateTime::from(now - BACKDATE);
+        params.not_before = OffsetDateTime::from(now - MAX_BACKDATE);
         params.not_after = OffsetDateTime::from(now + CA_VALIDITY);
         let cert = params.self_signed(&key)?;
         Ok(RootCa {
@@ -135,7 +141,7 @@ impl RootCa {
         ];
         params.use_authority_key_identifier_extension = true;
         let now = SystemTime::now();
-        params.not_before = OffsetDateTime::from(now - BACKDATE);
+        params.not_before = OffsetDateTime::from(now - backdate(validity));
         params.not_after = OffsetDateTime::from(now + validity);
         params.serial_number = Some(rand::random::<[u8; 16]>().to_vec().into());
         let issuer = Issuer::from_ca_cert_der(&self.cert_der, &self.key)?;

@@ -59,6 +59,8 @@ pub struct PeerIdentity {
     /// The node ID (or a client's generated name): the certificate's CN.
     pub node_id: String,
     pub role: CertRole,
+    /// When the certificate became valid (its lifetime is what renewal is planned on).
+    pub not_before: SystemTime,
     /// When the certificate stops being valid.
     pub not_after: SystemTime,
 }
@@ -81,11 +83,12 @@ pub fn parse_certificate(der: &[u8]) -> Result<PeerIdentity, SecurityError> {
         .and_then(|ou| ou.as_str().ok())
         .and_then(CertRole::parse)
         .ok_or_else(|| bad("no swarm role in the organizational unit"))?;
-    let secs = cert.validity().not_after.timestamp().max(0) as u64;
+    let time = |t: x509_parser::time::ASN1Time| UNIX_EPOCH + Duration::from_secs(t.timestamp().max(0) as u64);
     Ok(PeerIdentity {
         node_id,
         role,
-        not_after: UNIX_EPOCH + Duration::from_secs(secs),
+        not_before: time(cert.validity().not_before),
+        not_after: time(cert.validity().not_after),
     })
 }
 
