@@ -22,6 +22,8 @@ const LOG_TAIL: usize = 40;
 pub struct ClusterOptions {
     /// `--snapshot-interval` of the first manager.
     pub snapshot_interval: Option<u64>,
+    /// `--cert-validity` of the first manager (`20s`): how long node certificates last.
+    pub cert_validity: Option<String>,
 }
 
 /// A running cluster. `nodes[0]` is `m1`, the manager that created it.
@@ -50,6 +52,9 @@ impl Cluster {
         let mut args = Vec::new();
         if let Some(n) = options.snapshot_interval {
             args.extend(["--snapshot-interval".to_string(), n.to_string()]);
+        }
+        if let Some(v) = &options.cert_validity {
+            args.extend(["--cert-validity".to_string(), v.clone()]);
         }
         let first = NodeProcess::spawn(root.path(), "m1", true, &args, &[]);
         let mut cluster = Cluster {
