@@ -24,7 +24,10 @@ pub type Control = ControlClient<Channel>;
 pub enum Target {
     Socket(PathBuf),
     /// A manager's address, reached with mutual TLS using the client certificate in the dir.
-    Tcp { addr: String, tls_dir: Option<PathBuf> },
+    Tcp {
+        addr: String,
+        tls_dir: Option<PathBuf>,
+    },
 }
 
 pub async fn connect(target: &Target) -> Result<Control> {
@@ -37,9 +40,11 @@ pub async fn connect(target: &Target) -> Result<Control> {
             let stored = files
                 .load()?
                 .ok_or_else(|| anyhow!("--tls-dir {} holds no client.crt; create it with `swarmctl cluster client-cert --out {}`", dir.display(), dir.display()))?;
-            let creds = security::NodeCredentials::new(&stored.ca_pem, &stored.cert_pem, &stored.key_pem)
-                .with_context(|| format!("the client certificate in {}", dir.display()))?;
-            let connector = security::TlsConnector::new(creds.client_config()?, security::MANAGER_NAME)?;
+            let creds =
+                security::NodeCredentials::new(&stored.ca_pem, &stored.cert_pem, &stored.key_pem)
+                    .with_context(|| format!("the client certificate in {}", dir.display()))?;
+            let connector =
+                security::TlsConnector::new(creds.client_config()?, security::MANAGER_NAME)?;
             security::transport::endpoint(addr)
                 .with_context(|| format!("--host `{addr}` is not IP:PORT"))?
                 .connect_timeout(Duration::from_secs(5))

@@ -62,7 +62,10 @@ fn redacted(cluster: &Cluster) -> Result<serde_json::Value> {
     }
     for role in ["worker", "manager"] {
         if let Some(token) = value.pointer_mut(&format!("/join_tokens/{role}")) {
-            let shown = match token.as_str().and_then(|t| security::parse_join_token(t).ok()) {
+            let shown = match token
+                .as_str()
+                .and_then(|t| security::parse_join_token(t).ok())
+            {
                 Some(parsed) => format!("SWMTKN-1-{}-[redacted]", parsed.digest),
                 None => "[redacted]".to_string(),
             };
@@ -193,7 +196,10 @@ mod tests {
         let shown = redacted(&cluster).unwrap().to_string();
         assert!(!shown.contains("sssss"), "{shown}");
         assert!(!shown.contains("garbage"), "{shown}");
-        assert!(shown.contains(&format!("SWMTKN-1-{digest}-[redacted]")), "{shown}");
+        assert!(
+            shown.contains(&format!("SWMTKN-1-{digest}-[redacted]")),
+            "{shown}"
+        );
         assert!(!shown.contains("root_ca"), "{shown}");
     }
 

@@ -15,7 +15,7 @@ use integration::binaries::binaries;
 use integration::ctl::{run, swarmd};
 use integration::ports::free_addr;
 use integration::tree::read_tree;
-use integration::{wait_until, Cluster, ClusterOptions, CtlOutput, NodeProcess};
+use integration::{wait_until, Cluster, CtlOutput, NodeProcess};
 use security::{NodeCredentials, MANAGER_NAME};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
@@ -76,18 +76,33 @@ fn a_token_whose_ca_digest_does_not_match_is_refused_before_the_secret_is_sent()
     let (addr, join) = (free_addr().to_string(), ours.nodes[0].addr.to_string());
     let state = dir.display().to_string();
     let out = swarmd(&[
-        "--state-dir", &state, "--hostname", "intruder", "--listen-addr", &addr,
-        "--executor", "test", "--mesh-backend", "none",
-        "--join-addr", &join, "--join-token", &foreign,
+        "--state-dir",
+        &state,
+        "--hostname",
+        "intruder",
+        "--listen-addr",
+        &addr,
+        "--executor",
+        "test",
+        "--mesh-backend",
+        "none",
+        "--join-addr",
+        &join,
+        "--join-token",
+        &foreign,
     ]);
     assert!(!out.success(), "a foreign token was accepted: {out}");
     assert!(
-        out.stderr.contains("does not match the CA digest in the join token")
+        out.stderr
+            .contains("does not match the CA digest in the join token")
             && out.stderr.contains("the token was not sent"),
         "{out}"
     );
     let secret = foreign.rsplit('-').next().expect("a secret");
-    assert!(!out.stderr.contains(secret), "the secret was printed: {out}");
+    assert!(
+        !out.stderr.contains(secret),
+        "the secret was printed: {out}"
+    );
     assert!(read_tree(&dir).is_empty(), "a refused join left files");
     assert_eq!(ours.try_node_ls().expect("node ls").len(), before);
 }
@@ -114,7 +129,9 @@ fn plaintext_clients_and_certificates_without_the_role_are_refused() {
         assert!(plain.await.is_err(), "a plaintext client was served");
 
         let raft = RaftClient::new(tls_channel(&worker, m1))
-            .vote(api::raft::RaftBytes { data: b"{}".to_vec() })
+            .vote(api::raft::RaftBytes {
+                data: b"{}".to_vec(),
+            })
             .await
             .expect_err("a worker called raft");
         assert_eq!(raft.code(), Code::PermissionDenied, "{raft}");
@@ -154,7 +171,11 @@ fn a_removed_node_is_refused() {
     cluster.nodes[w1].kill9();
     wait_until("w1 to be removed", Duration::from_secs(20), || {
         let out = cluster.nodes[0].ctl(&["node", "rm", "--force", "w1"]);
-        if out.success() { Ok(()) } else { Err(out.to_string()) }
+        if out.success() {
+            Ok(())
+        } else {
+            Err(out.to_string())
+        }
     });
     let m1 = &cluster.nodes[0];
     runtime().block_on(async {
@@ -179,22 +200,37 @@ fn a_removed_node_is_refused() {
 
 #[test]
 fn certificates_renew_with_a_short_validity_and_the_cluster_keeps_working() {
-    let options = ClusterOptions {
-        cert_validity: Some("20s".into()),
-        ..Default::default()
-    };
-    let mut cluster = Cluster::start_with(2, 1, options);
+    let flags = ["--cert-validity".to_string(), "20s".to_string()];
+    let mut cluster = Cluster::start_with_flags(2, 1, &flags);
     let w1 = cluster.index("w1");
     let first = creds_of(&cluster.nodes[w1]).identity();
-    let life = first.not_after.duration_since(first.not_before).expect("ordered");
-    assert!(life < Duration::from_secs(30), "validity not applied: {life:?}");
+    let life = first
+        .not_after
+        .duration_since(first.not_before)
+        .expect("ordered");
+    assert!(
+        life < Duration::from_secs(30),
+        "validity not applied: {life:?}"
+    );
     // Two full lifetimes: every certificate the cluster started with has expired.
     std::thread::sleep(Duration::from_secs(45));
     for node in &cluster.nodes {
         let now = creds_of(node).identity();
-        assert!(now.not_after > SystemTime::now(), "{} holds an expired certificate", node.name);
-        assert!(now.not_before > first.not_after - life, "{} never renewed", node.name);
-        assert!(node.log_text().contains("node certificate renewed"), "{}", node.name);
+        assert!(
+            now.not_after > SystemTime::now(),
+            "{} holds an expired certificate",
+            node.name
+        );
+        assert!(
+            now.not_before > first.not_after - life,
+            "{} never renewed",
+            node.name
+        );
+        assert!(
+            node.log_text().contains("node certificate renewed"),
+            "{}",
+            node.name
+        );
     }
     let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
     cluster.wait_joined(&names);
@@ -206,7 +242,16 @@ fn certificates_renew_with_a_short_validity_and_the_cluster_keeps_working() {
     let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
     cluster.wait_joined(&names);
     cluster
-        .ctl(&["service", "create", "--name", "web", "--replicas", "4", "--detach", "swarmd/whoami"])
+        .ctl(&[
+            "service",
+            "create",
+            "--name",
+            "web",
+            "--replicas",
+            "4",
+            "--detach",
+            "swarmd/whoami",
+        ])
         .expect_ok();
     cluster.wait_running("web", 4, Duration::from_secs(30));
 }
@@ -233,17 +278,31 @@ fn a_promoted_worker_serves_the_control_api_to_a_client_certificate() {
         },
         &["node", "ls"],
     );
-    assert!(!no_cert.success() && no_cert.stderr.contains("client-cert"), "{no_cert}");
+    assert!(
+        !no_cert.success() && no_cert.stderr.contains("client-cert"),
+        "{no_cert}"
+    );
     let before = remote_ctl(&tls_dir, &w1_addr, &["node", "ls"]);
-    assert!(!before.success(), "a worker served the control API: {before}");
+    assert!(
+        !before.success(),
+        "a worker served the control API: {before}"
+    );
 
     cluster.ctl(&["node", "promote", "w1"]).expect_ok();
     cluster.nodes[w1].manager = true;
     cluster.wait_joined(&["w1".to_string()]);
-    wait_until("w1 to serve the control API", Duration::from_secs(20), || {
-        let out = remote_ctl(&tls_dir, &w1_addr, &["node", "ls"]);
-        if out.success() && out.stdout.contains("m1") { Ok(()) } else { Err(out.to_string()) }
-    });
+    wait_until(
+        "w1 to serve the control API",
+        Duration::from_secs(20),
+        || {
+            let out = remote_ctl(&tls_dir, &w1_addr, &["node", "ls"]);
+            if out.success() && out.stdout.contains("m1") {
+                Ok(())
+            } else {
+                Err(out.to_string())
+            }
+        },
+    );
     assert_eq!(
         creds_of(&cluster.nodes[w1]).identity().role,
         security::CertRole::Manager,

@@ -213,11 +213,7 @@ impl Agent {
         addr: &str,
         shutdown: &CancellationToken,
     ) -> Result<(), SessionEnd> {
-        let channel = self
-            .config
-            .dial
-            .channel(addr)
-            .map_err(SessionEnd::Failed)?;
+        let channel = self.config.dial.channel(addr).map_err(SessionEnd::Failed)?;
         let mut client = DispatcherClient::new(channel);
         let described = self.describe().await;
         let request = pb::SessionRequest {

@@ -221,15 +221,26 @@ mod tests {
         let pem = again
             .issue(&csr, "n2", CertRole::Manager, Duration::from_secs(60))
             .unwrap();
-        assert_eq!(verify_issued(&pem, ca.cert_pem()).unwrap().role, CertRole::Manager);
+        assert_eq!(
+            verify_issued(&pem, ca.cert_pem()).unwrap().role,
+            CertRole::Manager
+        );
     }
 
     #[test]
     fn a_tampered_csr_is_refused() {
         let ca = RootCa::create("cluster-1").unwrap();
         let err = ca
-            .issue("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", "n", CertRole::Worker, Duration::from_secs(60))
+            .issue(
+                "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+                "n",
+                CertRole::Worker,
+                Duration::from_secs(60),
+            )
             .unwrap_err();
-        assert!(err.to_string().contains("signing request is invalid"), "{err}");
+        assert!(
+            err.to_string().contains("signing request is invalid"),
+            "{err}"
+        );
     }
 }

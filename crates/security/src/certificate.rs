@@ -83,7 +83,9 @@ pub fn parse_certificate(der: &[u8]) -> Result<PeerIdentity, SecurityError> {
         .and_then(|ou| ou.as_str().ok())
         .and_then(CertRole::parse)
         .ok_or_else(|| bad("no swarm role in the organizational unit"))?;
-    let time = |t: x509_parser::time::ASN1Time| UNIX_EPOCH + Duration::from_secs(t.timestamp().max(0) as u64);
+    let time = |t: x509_parser::time::ASN1Time| {
+        UNIX_EPOCH + Duration::from_secs(t.timestamp().max(0) as u64)
+    };
     Ok(PeerIdentity {
         node_id,
         role,
@@ -97,7 +99,9 @@ pub fn parse_certificate(der: &[u8]) -> Result<PeerIdentity, SecurityError> {
 pub fn check_csr(csr_pem: &str) -> Result<(), SecurityError> {
     rcgen::CertificateSigningRequestParams::from_pem(csr_pem)
         .map(|_| ())
-        .map_err(|_| SecurityError::Certificate("the certificate signing request is invalid".into()))
+        .map_err(|_| {
+            SecurityError::Certificate("the certificate signing request is invalid".into())
+        })
 }
 
 /// A fresh private key and a CSR for it. The key never leaves the node: only the CSR travels,

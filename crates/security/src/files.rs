@@ -111,7 +111,11 @@ mod tests {
         assert_eq!(mode(files.dir().to_path_buf()), 0o700);
         let back = files.load().unwrap().unwrap();
         assert_eq!(
-            (back.ca_pem.as_str(), back.cert_pem.as_str(), back.key_pem.expose()),
+            (
+                back.ca_pem.as_str(),
+                back.cert_pem.as_str(),
+                back.key_pem.expose()
+            ),
             ("CA", "CERT", "KEY")
         );
     }

@@ -27,7 +27,7 @@ pub use files::{CredentialFiles, StoredCredentials};
 pub use pinning::PinnedCaVerifier;
 pub use tls::NodeCredentials;
 pub use token::{ca_digest, new_join_token, parse_join_token, token_matches, ParsedJoinToken};
-pub use transport::{lazy_channel, Dial, tls_incoming, TlsConnector, MANAGER_NAME};
+pub use transport::{lazy_channel, tls_incoming, Dial, TlsConnector, MANAGER_NAME};
 
 /// Failures of this crate. Messages never include key material or token secrets.
 #[derive(Debug, thiserror::Error)]

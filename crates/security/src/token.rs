@@ -61,10 +61,7 @@ pub fn parse_join_token(token: &str) -> Result<ParsedJoinToken<'_>, String> {
             "join token secret must be {SECRET_LEN} base-36 characters"
         ));
     }
-    Ok(ParsedJoinToken {
-        digest,
-        secret,
-    })
+    Ok(ParsedJoinToken { digest, secret })
 }
 
 /// Big-endian bytes as base-36, left-padded with zeros to `width` digits.
@@ -101,10 +98,7 @@ mod tests {
         assert_eq!(a.len(), PREFIX.len() + DIGEST_LEN + 1 + SECRET_LEN);
         let pa = parse_join_token(&a).unwrap();
         let pb = parse_join_token(&b).unwrap();
-        assert_eq!(
-            pa.digest, pb.digest,
-            "same cluster, same digest"
-        );
+        assert_eq!(pa.digest, pb.digest, "same cluster, same digest");
         assert_eq!(pa.digest, digest);
         assert_ne!(ca_digest(b"cluster-1 CA"), ca_digest(b"cluster-2 CA"));
         assert!(token_matches(&a, &a.clone()));

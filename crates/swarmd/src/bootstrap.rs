@@ -189,8 +189,9 @@ pub async fn join(flags: &Flags) -> Result<Founded> {
     let (Some(addr), Some(token)) = (flags.join_addr, flags.join_token.clone()) else {
         bail!("--join-addr and --join-token go together");
     };
-    let parsed = security::parse_join_token(&token)
-        .map_err(|e| anyhow!("cannot join the cluster at {addr}: the join token is malformed: {e}"))?;
+    let parsed = security::parse_join_token(&token).map_err(|e| {
+        anyhow!("cannot join the cluster at {addr}: the join token is malformed: {e}")
+    })?;
     let digest = parsed.digest.to_string();
     let mut identity = base_identity(flags, String::new(), 0)?;
     let verifier = PinnedCaVerifier::new(&digest);

@@ -60,9 +60,8 @@ pub async fn renew(
     for addr in managers {
         let channel = security::lazy_channel(config.clone(), addr, MANAGER_NAME, CONNECT_TIMEOUT)?;
         let mut client = MembershipClient::new(channel);
-        let call = client.renew_certificate(
-            api::dispatcher::RenewCertificateRequest { csr: csr.clone() },
-        );
+        let call =
+            client.renew_certificate(api::dispatcher::RenewCertificateRequest { csr: csr.clone() });
         let reply = match tokio::time::timeout(RENEW_TIMEOUT, call).await {
             Ok(Ok(r)) => r.into_inner(),
             Ok(Err(status)) => {

@@ -82,7 +82,9 @@ pub struct Flags {
 fn parse_cert_validity(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
     if d < Duration::from_secs(10) {
-        return Err(format!("{s} is too short; certificates need at least 10s to be renewed in time"));
+        return Err(format!(
+            "{s} is too short; certificates need at least 10s to be renewed in time"
+        ));
     }
     Ok(d)
 }

@@ -47,7 +47,9 @@ impl ManagerRuntime {
         // The Raft files hold the cluster object, and with it the CA key: owner only.
         let raft_dir = state_dir.join(RAFT_DIR);
         std::fs::create_dir_all(&raft_dir)
-            .and_then(|()| std::fs::set_permissions(&raft_dir, std::fs::Permissions::from_mode(0o700)))
+            .and_then(|()| {
+                std::fs::set_permissions(&raft_dir, std::fs::Permissions::from_mode(0o700))
+            })
             .with_context(|| format!("creating {}", raft_dir.display()))?;
         let memory = Arc::new(MemoryStore::new());
         let raft = RaftNode::start(config, memory)

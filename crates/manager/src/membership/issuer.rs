@@ -32,8 +32,8 @@ pub fn issue(store: &Store, csr: &str, subject: &str, role: CertRole) -> Result<
             })
         })
         .ok_or_else(|| Status::unavailable("the cluster is not initialized yet"))?;
-    let ca = RootCa::from_material(&material)
-        .map_err(|e| Status::failed_precondition(e.to_string()))?;
+    let ca =
+        RootCa::from_material(&material).map_err(|e| Status::failed_precondition(e.to_string()))?;
     let certificate = ca
         .issue(csr, subject, role, validity)
         .map_err(|e| Status::invalid_argument(e.to_string()))?;

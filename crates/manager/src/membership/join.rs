@@ -62,7 +62,9 @@ impl pb::membership_server::Membership for MembershipService {
             )));
         }
         security::check_csr(&req.csr).map_err(|e| {
-            Status::invalid_argument(format!("join: {e}; this swarmd is too old for this cluster?"))
+            Status::invalid_argument(format!(
+                "join: {e}; this swarmd is too old for this cluster?"
+            ))
         })?;
         let description = req
             .description

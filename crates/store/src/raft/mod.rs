@@ -37,10 +37,10 @@ use crate::action::StoreAction;
 use crate::error::StoreError;
 
 pub use config::RaftConfig;
-pub use network::Dial;
 pub use error::RaftNodeError;
 pub use log_store::LogStore;
 pub use membership::Member;
+pub use network::Dial;
 pub use node::{Leadership, RaftNode};
 pub use peers::Reachability;
 pub use proposer::RaftProposer;

@@ -18,9 +18,9 @@ use openraft::raft::{
     SnapshotResponse, VoteRequest, VoteResponse,
 };
 use openraft::{OptionalSend, Snapshot, Vote};
+pub use security::Dial;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-pub use security::Dial;
 use tonic::transport::Channel;
 
 use super::peers::PeerHealth;
@@ -76,10 +76,13 @@ impl Transport {
         let channel = match channels.get(addr) {
             Some(c) => c.clone(),
             None => {
-                let c = self.dial.channel(addr).map_err(|why| CallError::Unreachable {
-                    addr: addr.into(),
-                    why,
-                })?;
+                let c = self
+                    .dial
+                    .channel(addr)
+                    .map_err(|why| CallError::Unreachable {
+                        addr: addr.into(),
+                        why,
+                    })?;
                 channels.insert(addr.to_string(), c.clone());
                 c
             }

@@ -285,7 +285,10 @@ mod tests {
         let mut with_ca = c.clone();
         with_ca.root_ca.key_pem = crate::Secret::new("KEY");
         let wire = format!("{:?}", pb::Cluster::from(with_ca));
-        assert!(!wire.contains("KEY"), "the CA key crossed the gRPC edge: {wire}");
+        assert!(
+            !wire.contains("KEY"),
+            "the CA key crossed the gRPC edge: {wire}"
+        );
     }
 
     #[test]
