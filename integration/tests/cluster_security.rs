@@ -64,7 +64,7 @@ fn remote_ctl(tls_dir: &Path, addr: &str, args: &[&str]) -> CtlOutput {
 
 #[test]
 fn a_token_whose_ca_digest_does_not_match_is_refused_before_the_secret_is_sent() {
-    let mut ours = Cluster::start(1, 0);
+    let ours = Cluster::start(1, 0);
     let mut theirs = Cluster::start(1, 0);
     let foreign = theirs
         .ctl(&["cluster", "join-token", "worker", "-q"])
