@@ -2,8 +2,9 @@
 //! failures into the messages users read.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use api::control::control_client::ControlClient;
 use hyper_util::rt::TokioIo;
 use tonic::transport::{Channel, Endpoint, Uri};
@@ -13,27 +14,50 @@ pub const DEFAULT_SOCKET: &str = "/var/lib/swarmd/swarmd.sock";
 /// Response metadata the manager sets to its own node ID.
 pub const NODE_ID_METADATA: &str = "swarm-node-id";
 
+/// File names of the client certificate in a `--tls-dir` (`client.crt`, `client.key`).
+pub const CLIENT_CERT_NAME: &str = "client";
+
 pub type Control = ControlClient<Channel>;
 
 /// Where the manager is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Socket(PathBuf),
-    Tcp(String),
+    /// A manager's address, reached with mutual TLS using the client certificate in the dir.
+    Tcp {
+        addr: String,
+        tls_dir: Option<PathBuf>,
+    },
 }
 
 pub async fn connect(target: &Target) -> Result<Control> {
     let channel = match target {
-        Target::Tcp(addr) => Endpoint::from_shared(format!("http://{addr}"))
-            .with_context(|| format!("--host `{addr}` is not IP:PORT"))?
-            .connect()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "cannot connect to the manager at {addr} ({}); is swarmd running there?",
-                    root_cause(&e)
-                )
-            })?,
+        Target::Tcp { addr, tls_dir } => {
+            let Some(dir) = tls_dir else {
+                bail!("--host needs a client certificate issued by the cluster: run `swarmctl cluster client-cert --out DIR` on a manager, then pass --tls-dir DIR");
+            };
+            let files = security::CredentialFiles::new(dir, CLIENT_CERT_NAME);
+            let stored = files
+                .load()?
+                .ok_or_else(|| anyhow!("--tls-dir {} holds no client.crt; create it with `swarmctl cluster client-cert --out {}`", dir.display(), dir.display()))?;
+            let creds =
+                security::NodeCredentials::new(&stored.ca_pem, &stored.cert_pem, &stored.key_pem)
+                    .with_context(|| format!("the client certificate in {}", dir.display()))?;
+            let connector =
+                security::TlsConnector::new(creds.client_config()?, security::MANAGER_NAME)?;
+            security::transport::endpoint(addr)
+                .with_context(|| format!("--host `{addr}` is not IP:PORT"))?
+                .connect_timeout(Duration::from_secs(5))
+                .connect_with_connector(connector)
+                .await
+                .map_err(|e| {
+                    anyhow!(
+                        "cannot connect to the manager at {addr} ({}); is swarmd running there, and is the certificate in {} from this cluster?",
+                        root_cause(&e),
+                        dir.display()
+                    )
+                })?
+        }
         Target::Socket(path) => {
             let path = path.clone();
             let shown = path.display().to_string();

@@ -1,4 +1,6 @@
-//! `swarmctl cluster …`: inspect, join-token.
+//! `swarmctl cluster …`: inspect, join-token, client-cert.
+
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use api::control as pc;
@@ -10,7 +12,7 @@ use crate::output;
 
 #[derive(Debug, Subcommand)]
 pub enum ClusterCommand {
-    /// Display the cluster's settings and join tokens
+    /// Display the cluster's settings (join token secrets are not shown: use `join-token`)
     Inspect,
     /// Manage join tokens
     JoinToken {
@@ -21,6 +23,12 @@ pub enum ClusterCommand {
         /// Only display the token
         #[arg(long, short = 'q')]
         quiet: bool,
+    },
+    /// Get a client certificate for remote control (`swarmctl --tls-dir DIR -H MANAGER:PORT`)
+    ClientCert {
+        /// Directory to write ca.crt, client.crt and client.key (mode 0600) into
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -34,14 +42,63 @@ pub async fn run(client: &mut Control, command: ClusterCommand) -> Result<()> {
     match command {
         ClusterCommand::Inspect => {
             let cluster = get(client).await?;
-            output::print_inspect(&[cluster])
+            output::print_inspect(&[redacted(&cluster)?])
         }
+        ClusterCommand::ClientCert { out } => client_cert(client, out).await,
         ClusterCommand::JoinToken {
             role,
             rotate,
             quiet,
         } => join_token(client, role, rotate, quiet).await,
     }
+}
+
+/// The cluster as `inspect` shows it: token secrets replaced, and no CA section (managers keep
+/// the CA; the API never sends it).
+fn redacted(cluster: &Cluster) -> Result<serde_json::Value> {
+    let mut value = serde_json::to_value(cluster)?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("root_ca");
+    }
+    for role in ["worker", "manager"] {
+        if let Some(token) = value.pointer_mut(&format!("/join_tokens/{role}")) {
+            let shown = match token
+                .as_str()
+                .and_then(|t| security::parse_join_token(t).ok())
+            {
+                Some(parsed) => format!("SWMTKN-1-{}-[redacted]", parsed.digest),
+                None => "[redacted]".to_string(),
+            };
+            *token = serde_json::Value::String(shown);
+        }
+    }
+    Ok(value)
+}
+
+/// A new key (made here, never sent) and the certificate a manager signs for it.
+async fn client_cert(client: &mut Control, out: PathBuf) -> Result<()> {
+    let (key, csr) = security::new_key_and_csr()?;
+    let reply = client
+        .issue_client_certificate(pc::IssueClientCertificateRequest { csr })
+        .await
+        .or_status()?;
+    let issued = security::verify_issued(&reply.certificate, &reply.ca_certificate)
+        .context("the manager's answer")?;
+    security::CredentialFiles::new(&out, crate::client::CLIENT_CERT_NAME)
+        .save(&reply.ca_certificate, &reply.certificate, &key)
+        .with_context(|| format!("writing the certificate into {}", out.display()))?;
+    let valid = issued
+        .not_after
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    println!(
+        "Client certificate {} written to {} (valid for {}).\nUse it with: swarmctl --tls-dir {} -H MANAGER_IP:2377 ...",
+        issued.node_id,
+        out.display(),
+        humantime::format_duration(std::time::Duration::from_secs(valid.as_secs())),
+        out.display()
+    );
+    Ok(())
 }
 
 async fn get(client: &mut Control) -> Result<Cluster> {
@@ -123,6 +180,28 @@ async fn join_token(client: &mut Control, role: Role, rotate: bool, quiet: bool)
 mod tests {
     use super::*;
     use types::ManagerStatus;
+
+    #[test]
+    fn inspect_hides_token_secrets_and_the_ca() {
+        let digest = "0".repeat(50);
+        let mut cluster = Cluster {
+            id: "c".into(),
+            meta: Default::default(),
+            spec: Default::default(),
+            join_tokens: Default::default(),
+            root_ca: Default::default(),
+        };
+        cluster.join_tokens.worker = format!("SWMTKN-1-{digest}-{}", "s".repeat(25));
+        cluster.join_tokens.manager = "garbage".into();
+        let shown = redacted(&cluster).unwrap().to_string();
+        assert!(!shown.contains("sssss"), "{shown}");
+        assert!(!shown.contains("garbage"), "{shown}");
+        assert!(
+            shown.contains(&format!("SWMTKN-1-{digest}-[redacted]")),
+            "{shown}"
+        );
+        assert!(!shown.contains("root_ca"), "{shown}");
+    }
 
     #[test]
     fn instructions_name_the_token_and_the_answering_manager() {

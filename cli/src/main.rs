@@ -30,6 +30,9 @@ struct Cli {
     /// A manager's control address (IP:PORT) instead of the socket
     #[arg(long, short = 'H', global = true, env = "SWARMCTL_HOST")]
     host: Option<String>,
+    /// With --host: the directory holding the client certificate (`cluster client-cert --out`)
+    #[arg(long, global = true, env = "SWARMCTL_TLS_DIR")]
+    tls_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,7 +58,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         c.preflight()?;
     }
     let target = match cli.host {
-        Some(addr) => client::Target::Tcp(addr),
+        Some(addr) => client::Target::Tcp {
+            addr,
+            tls_dir: cli.tls_dir,
+        },
         None => client::Target::Socket(cli.socket),
     };
     let mut control = client::connect(&target).await?;

@@ -42,16 +42,22 @@ impl Cluster {
     /// Starts `m1`, then every other node at once (they join in parallel), and waits until
     /// `node ls` shows them all Ready with managers reachable.
     pub fn start_with(managers: usize, workers: usize, options: ClusterOptions) -> Cluster {
+        let mut args = Vec::new();
+        if let Some(n) = options.snapshot_interval {
+            args.extend(["--snapshot-interval".to_string(), n.to_string()]);
+        }
+        Cluster::start_with_flags(managers, workers, &args)
+    }
+
+    /// [`Cluster::start_with`] with `first_flags` given to the first manager as they are
+    /// (cluster settings such as `--cert-validity 20s`).
+    pub fn start_with_flags(managers: usize, workers: usize, first_flags: &[String]) -> Cluster {
         assert!(managers >= 1, "a cluster needs a manager");
         let root = tempfile::Builder::new()
             .prefix("swarmd-it")
             .tempdir()
             .expect("a temporary directory");
-        let mut args = Vec::new();
-        if let Some(n) = options.snapshot_interval {
-            args.extend(["--snapshot-interval".to_string(), n.to_string()]);
-        }
-        let first = NodeProcess::spawn(root.path(), "m1", true, &args, &[]);
+        let first = NodeProcess::spawn(root.path(), "m1", true, first_flags, &[]);
         let mut cluster = Cluster {
             nodes: vec![first],
             worker_token: String::new(),

@@ -177,11 +177,19 @@ async fn malformed_api_requests_are_refused_by_field_and_change_nothing() {
     cluster
         .ctl(&["service", "create", "-d", "--name", "web", "nginx"])
         .expect_ok();
-    let addr = cluster.nodes[0].addr;
-    let mut client = ControlClient::connect(format!("http://{addr}"))
+    // The local control socket: TCP needs a client certificate since mutual TLS.
+    let socket = cluster.nodes[0].socket();
+    let channel = tonic::transport::Endpoint::from_static("http://swarmd.sock")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let socket = socket.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(socket).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
         .await
-        .expect("connect to m1's control API")
-        .max_encoding_message_size(512 << 20);
+        .expect("connect to m1's control socket");
+    let mut client = ControlClient::new(channel).max_encoding_message_size(512 << 20);
     let before = state(&mut client).await;
     assert_eq!(before.0.len(), 1, "{before:?}");
 

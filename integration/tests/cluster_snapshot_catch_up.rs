@@ -1,15 +1,15 @@
 //! Issue 2: a manager added after many writes catches up by snapshot. `m1` snapshots every 20
 //! Raft entries and keeps 500 entries behind its latest snapshot (store's
-//! `logs_kept_after_snapshot`), so the test writes well past that: 160 user writes, each of
-//! which adds ~4-5 entries (the write, task creation, allocation, scheduling, batched status
-//! reports): ~700 entries. The log's head is then purged and `m2` can only be sent a snapshot.
+//! `logs_kept_after_snapshot`), so the test writes well past that: 300 user writes, each of
+//! which adds ~3-4 entries (the write, task creation, allocation, scheduling, batched status
+//! reports): ~1000 entries. The log's head is then purged and `m2` can only be sent a snapshot.
 
 use std::time::Duration;
 
 use integration::{wait_until, Cluster, ClusterOptions};
 
 const IMAGE: &str = "nginx";
-const SERVICES: usize = 80;
+const SERVICES: usize = 150;
 const REPLICAS: usize = 2;
 
 #[test]
@@ -21,7 +21,7 @@ fn a_manager_added_after_many_writes_catches_up_by_snapshot() {
             snapshot_interval: Some(20),
         },
     );
-    // 80 creates + 80 scales = 160 user writes.
+    // 150 creates + 150 scales = 300 user writes.
     for i in 0..SERVICES {
         let name = format!("s{i:02}");
         cluster

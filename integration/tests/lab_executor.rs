@@ -19,7 +19,15 @@ const CONVERGE: Duration = Duration::from_secs(30);
 fn container_of(lab: &Lab, node: &str, task_id: &str) -> Result<String> {
     let filter = format!("label=com.swarmd.task.id={task_id}");
     let out = lab.lab_ok(
-        &["docker", node, "ps", "-aq", "--no-trunc", "--filter", &filter],
+        &[
+            "docker",
+            node,
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &filter,
+        ],
         Duration::from_secs(20),
     )?;
     let id = out.stdout.trim().to_string();
@@ -51,11 +59,19 @@ fn containers_of_service(lab: &Lab, service: &str) -> Result<usize> {
 
 #[test]
 fn lab_exec_labels_limits_kill_replacement_and_scale_to_zero() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("executor: labels, limits, kill, scale to 0");
     lab.create_service(
         "exec-sleep",
-        &["--replicas", "2", "--limit-memory", "64M", "swarmd/sleeper:latest"],
+        &[
+            "--replicas",
+            "2",
+            "--limit-memory",
+            "64M",
+            "swarmd/sleeper:latest",
+        ],
     )?;
     let tasks = lab.wait_running("exec-sleep", 2, CONVERGE)?;
     for t in &tasks {
@@ -68,26 +84,43 @@ fn lab_exec_labels_limits_kill_replacement_and_scale_to_zero() -> Result<()> {
             ensure!(labels.contains(&want), "{} lacks {want}: {labels}", t.name);
         }
         let memory = inspect(&lab, &t.node, &c, "{{.HostConfig.Memory}}")?;
-        ensure!(memory == (64 << 20).to_string(), "{}: memory limit {memory}", t.name);
+        ensure!(
+            memory == (64 << 20).to_string(),
+            "{}: memory limit {memory}",
+            t.name
+        );
         let network = inspect(&lab, &t.node, &c, "{{.HostConfig.NetworkMode}}")?;
         ensure!(network == "none", "{}: network mode {network}", t.name);
         let restart = inspect(&lab, &t.node, &c, "{{.HostConfig.RestartPolicy.Name}}")?;
-        ensure!(restart == "no", "{}: docker restart policy {restart}", t.name);
+        ensure!(
+            restart == "no",
+            "{}: docker restart policy {restart}",
+            t.name
+        );
     }
 
     // docker kill: the task fails with the exit code, and the orchestrator replaces it.
     let victim = &tasks[0];
     let c = container_of(&lab, &victim.node, &victim.task_id)?;
-    lab.lab_ok(&["docker", &victim.node, "kill", &c], Duration::from_secs(20))?;
-    wait_for("the killed task to be Failed with its exit code", CONVERGE, || {
-        let ps = lab.ps_all("exec-sleep")?;
-        let t = ps.iter().find(|t| t.id == victim.task_id);
-        Ok(match t {
-            Some(t) if t.current_state.starts_with("Failed") && t.error.contains("137") => Ok(()),
-            Some(t) => Err(format!("{} {} {}", t.name, t.current_state, t.error)),
-            None => Err(format!("task {} not listed: {ps:?}", victim.task_id)),
-        })
-    })?;
+    lab.lab_ok(
+        &["docker", &victim.node, "kill", &c],
+        Duration::from_secs(20),
+    )?;
+    wait_for(
+        "the killed task to be Failed with its exit code",
+        CONVERGE,
+        || {
+            let ps = lab.ps_all("exec-sleep")?;
+            let t = ps.iter().find(|t| t.id == victim.task_id);
+            Ok(match t {
+                Some(t) if t.current_state.starts_with("Failed") && t.error.contains("137") => {
+                    Ok(())
+                }
+                Some(t) => Err(format!("{} {} {}", t.name, t.current_state, t.error)),
+                None => Err(format!("task {} not listed: {ps:?}", victim.task_id)),
+            })
+        },
+    )?;
     let after = lab.wait_running("exec-sleep", 2, CONVERGE)?;
     ensure!(
         !after.iter().any(|t| t.task_id == victim.task_id),
@@ -98,38 +131,69 @@ fn lab_exec_labels_limits_kill_replacement_and_scale_to_zero() -> Result<()> {
     lab.ctl(&["service", "scale", "exec-sleep=0"])?;
     wait_for("the service's containers to be removed", CONVERGE, || {
         let n = containers_of_service(&lab, "exec-sleep")?;
-        Ok(if n == 0 { Ok(()) } else { Err(format!("{n} containers left")) })
-    })?;
-    Ok(())
-}
-
-#[test]
-fn lab_exec_unknown_image_is_rejected_with_the_engines_message() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
-    let _t = Timer::start("executor: unknown image");
-    lab.ctl(&["service", "create", "--detach", "--name", "exec-missing", "swarmd/no-such-image:1"])
-        .context("create is accepted: the image is only known to be missing on a node")?;
-    lab.remember_service("exec-missing");
-    // dockerd retries a failed pull for ~10 s before it gives up.
-    wait_for("a Rejected task naming the image", Duration::from_secs(60), || {
-        let ps = lab.ps_all("exec-missing")?;
-        Ok(match ps.iter().find(|t| t.current_state.starts_with("Rejected")) {
-            Some(t) if t.error.contains("No such image") => Ok(()),
-            Some(t) => Err(format!("rejected without the engine's message: {}", t.error)),
-            None => Err(format!("{ps:?}")),
+        Ok(if n == 0 {
+            Ok(())
+        } else {
+            Err(format!("{n} containers left"))
         })
     })?;
     Ok(())
 }
 
 #[test]
+fn lab_exec_unknown_image_is_rejected_with_the_engines_message() -> Result<()> {
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
+    let _t = Timer::start("executor: unknown image");
+    lab.ctl(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "exec-missing",
+        "swarmd/no-such-image:1",
+    ])
+    .context("create is accepted: the image is only known to be missing on a node")?;
+    lab.remember_service("exec-missing");
+    // dockerd retries a failed pull for ~10 s before it gives up.
+    wait_for(
+        "a Rejected task naming the image",
+        Duration::from_secs(60),
+        || {
+            let ps = lab.ps_all("exec-missing")?;
+            Ok(
+                match ps.iter().find(|t| t.current_state.starts_with("Rejected")) {
+                    Some(t) if t.error.contains("No such image") => Ok(()),
+                    Some(t) => Err(format!(
+                        "rejected without the engine's message: {}",
+                        t.error
+                    )),
+                    None => Err(format!("{ps:?}")),
+                },
+            )
+        },
+    )?;
+    Ok(())
+}
+
+#[test]
 fn lab_exec_logs_of_every_replica_arrive_through_the_managers() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("executor: service logs");
     let script = "echo hello-from-$(hostname); trap 'exit 0' TERM; while :; do sleep 1; done";
     lab.create_service(
         "exec-logs",
-        &["--replicas", "2", "swarmd/sleeper:latest", "/bin/sh", "-c", script],
+        &[
+            "--replicas",
+            "2",
+            "swarmd/sleeper:latest",
+            "/bin/sh",
+            "-c",
+            script,
+        ],
     )?;
     let tasks = lab.wait_running("exec-logs", 2, CONVERGE)?;
     wait_for("a log line from each replica", CONVERGE, || {
@@ -144,7 +208,9 @@ fn lab_exec_logs_of_every_replica_arrive_through_the_managers() -> Result<()> {
         Ok(if missing.is_empty() && prefixed {
             Ok(())
         } else {
-            Err(format!("missing {missing:?} or unprefixed lines in:\n{logs}"))
+            Err(format!(
+                "missing {missing:?} or unprefixed lines in:\n{logs}"
+            ))
         })
     })?;
     Ok(())

@@ -26,25 +26,50 @@ fn all_nodes() -> Vec<&'static str> {
 /// task on the manager, and the same page from every node's IP.
 #[test]
 fn lab_1_visualizer_on_manager_answers_on_every_node() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 1: visualizer constrained to the manager");
     lab.create_service(
         "viz",
-        &["--constraint", "node.role==manager", "--publish", "8080:8080", "swarmd/visualizer:latest"],
+        &[
+            "--constraint",
+            "node.role==manager",
+            "--publish",
+            "8080:8080",
+            "swarmd/visualizer:latest",
+        ],
     )?;
     let tasks = lab.wait_running("viz", 1, CONVERGE)?;
     lab.show(&["service", "ps", "viz"])?;
-    ensure!(tasks[0].node == "manager", "viz.1 runs on {}, not on the manager: {tasks:?}", tasks[0].node);
+    ensure!(
+        tasks[0].node == "manager",
+        "viz.1 runs on {}, not on the manager: {tasks:?}",
+        tasks[0].node
+    );
 
     lab.wait_mesh(&all_nodes(), 8080, 8080, &tasks, CONVERGE)?;
     let mut pages = BTreeSet::new();
     for (node, ip) in NODES {
-        let page = lab.curl(&format!("http://{ip}:8080/")).with_context(|| format!("via {node}"))?;
-        println!("$ curl http://{ip}:8080/   ({} bytes) {}", page.len(), page.lines().next().unwrap_or(""));
-        ensure!(page.contains("swarmd visualizer"), "{ip}:8080 answered something else: {page:?}");
+        let page = lab
+            .curl(&format!("http://{ip}:8080/"))
+            .with_context(|| format!("via {node}"))?;
+        println!(
+            "$ curl http://{ip}:8080/   ({} bytes) {}",
+            page.len(),
+            page.lines().next().unwrap_or("")
+        );
+        ensure!(
+            page.contains("swarmd visualizer"),
+            "{ip}:8080 answered something else: {page:?}"
+        );
         pages.insert(page);
     }
-    ensure!(pages.len() == 1, "the three node IPs returned {} different pages: {pages:?}", pages.len());
+    ensure!(
+        pages.len() == 1,
+        "the three node IPs returned {} different pages: {pages:?}",
+        pages.len()
+    );
     Ok(())
 }
 
@@ -52,13 +77,27 @@ fn lab_1_visualizer_on_manager_answers_on_every_node() -> Result<()> {
 /// requests to each node's IP reach all three replicas.
 #[test]
 fn lab_2_three_replicas_one_per_node_mesh_reaches_all() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 2: nginx-demo, 3 replicas on :80");
-    lab.create_service("nginx-demo", &["--replicas", "3", "--publish", "80:80", "swarmd/whoami:latest"])?;
+    lab.create_service(
+        "nginx-demo",
+        &[
+            "--replicas",
+            "3",
+            "--publish",
+            "80:80",
+            "swarmd/whoami:latest",
+        ],
+    )?;
     let tasks = lab.wait_running("nginx-demo", 3, CONVERGE)?;
     lab.show(&["service", "ps", "nginx-demo"])?;
     let nodes: BTreeSet<&str> = tasks.iter().map(|t| t.node.as_str()).collect();
-    ensure!(nodes.len() == 3, "3 replicas are not one per node: {tasks:?}");
+    ensure!(
+        nodes.len() == 3,
+        "3 replicas are not one per node: {tasks:?}"
+    );
 
     lab.wait_mesh(&all_nodes(), 80, 80, &tasks, CONVERGE)?;
     lab.assert_mesh_reaches(&all_nodes(), 80, 12, &tasks)?;
@@ -69,20 +108,29 @@ fn lab_2_three_replicas_one_per_node_mesh_reaches_all() -> Result<()> {
 /// every node's IP while running on one.
 #[test]
 fn lab_3_manager_only_service_on_3000_reachable_from_all_nodes() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 3: manager-only service on :3000");
     lab.create_service(
         "app3000",
         &[
-            "--constraint", "node.role==manager",
-            "--env", "PORT=3000",
-            "--publish", "3000:3000",
+            "--constraint",
+            "node.role==manager",
+            "--env",
+            "PORT=3000",
+            "--publish",
+            "3000:3000",
             "swarmd/whoami:latest",
         ],
     )?;
     let tasks = lab.wait_running("app3000", 1, CONVERGE)?;
     lab.show(&["service", "ps", "app3000"])?;
-    ensure!(tasks[0].node == "manager", "app3000.1 runs on {}: {tasks:?}", tasks[0].node);
+    ensure!(
+        tasks[0].node == "manager",
+        "app3000.1 runs on {}: {tasks:?}",
+        tasks[0].node
+    );
     lab.wait_mesh(&all_nodes(), 3000, 3000, &tasks, CONVERGE)?;
     lab.assert_mesh_reaches(&all_nodes(), 3000, 3, &tasks)?;
     Ok(())
@@ -93,9 +141,14 @@ fn lab_3_manager_only_service_on_3000_reachable_from_all_nodes() -> Result<()> {
 /// overlay, from every node.
 #[test]
 fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 4: internal-db without --publish");
-    lab.create_service("internal-db", &["--env", "PORT=5432", "swarmd/whoami:latest"])?;
+    lab.create_service(
+        "internal-db",
+        &["--env", "PORT=5432", "swarmd/whoami:latest"],
+    )?;
     lab.create_service("db-client", &["--replicas", "3", "swarmd/sleeper:latest"])?;
     let db = lab.wait_running("internal-db", 1, CONVERGE)?.remove(0);
     let clients = lab.wait_running("db-client", 3, CONVERGE)?;
@@ -107,30 +160,57 @@ fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
     targets.push(db.addr.clone());
     for ip in &targets {
         match lab.curl_from("client", &format!("http://{ip}:5432/"), 3) {
-            Ok(body) => bail!("the client reached the unpublished internal-db at {ip}:5432: {body:?}"),
+            Ok(body) => {
+                bail!("the client reached the unpublished internal-db at {ip}:5432: {body:?}")
+            }
             Err(e) => println!("$ curl http://{ip}:5432/ (from the client)   -> {e:#}"),
         }
     }
     for (node, _) in NODES {
         let m = lab.mesh(node)?;
-        ensure!(!m.iter().any(|s| s.service == "internal-db"), "{node}'s mesh lists the unpublished internal-db: {m:?}");
+        ensure!(
+            !m.iter().any(|s| s.service == "internal-db"),
+            "{node}'s mesh lists the unpublished internal-db: {m:?}"
+        );
     }
 
     // From another service's task on every node, over the overlay.
     let nodes: BTreeSet<&str> = clients.iter().map(|c| c.node.as_str()).collect();
-    ensure!(nodes.len() == 3, "db-client is not one task per node: {clients:?}");
+    ensure!(
+        nodes.len() == 3,
+        "db-client is not one task per node: {clients:?}"
+    );
     let url = format!("http://{}:5432/", db.addr);
     for c in &clients {
         let container = task_container(&lab, c)?;
         let out = lab.lab(
-            &["docker", &c.node, "exec", &container, "timeout", "5", "wget", "-qO-", &url],
+            &[
+                "docker", &c.node, "exec", &container, "timeout", "5", "wget", "-qO-", &url,
+            ],
             Duration::from_secs(20),
         )?;
-        ensure!(out.ok(), "{} on {} could not reach {url} over the overlay: {}", c.name, c.node, out.both());
+        ensure!(
+            out.ok(),
+            "{} on {} could not reach {url} over the overlay: {}",
+            c.name,
+            c.node,
+            out.both()
+        );
         let w = Whoami::parse(&out.stdout).with_context(|| format!("answer: {:?}", out.stdout))?;
-        println!("$ docker exec {} wget -qO- {url}   (on {}) -> {} {} from {}", c.name, c.node, w.hostname, w.overlay_ip, w.remote);
-        ensure!(w.overlay_ip == db.addr && w.hostname == "internal-db.1", "unexpected answer {w:?}");
-        ensure!(w.remote.contains(&c.addr), "internal-db saw {} as the caller, expected {} (no NAT on the overlay)", w.remote, c.addr);
+        println!(
+            "$ docker exec {} wget -qO- {url}   (on {}) -> {} {} from {}",
+            c.name, c.node, w.hostname, w.overlay_ip, w.remote
+        );
+        ensure!(
+            w.overlay_ip == db.addr && w.hostname == "internal-db.1",
+            "unexpected answer {w:?}"
+        );
+        ensure!(
+            w.remote.contains(&c.addr),
+            "internal-db saw {} as the caller, expected {} (no NAT on the overlay)",
+            w.remote,
+            c.addr
+        );
     }
     Ok(())
 }
@@ -140,21 +220,50 @@ fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
 /// keeps the ingress network in its own sandbox, so a node never routes LAN traffic into it.
 #[test]
 fn lab_4b_unpublished_service_not_routable_through_a_node() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 4b: internal-db with a route to the overlay through a node");
-    lab.create_service("internal-db", &["--env", "PORT=5432", "swarmd/whoami:latest"])?;
+    lab.create_service(
+        "internal-db",
+        &["--env", "PORT=5432", "swarmd/whoami:latest"],
+    )?;
     let db = lab.wait_running("internal-db", 1, CONVERGE)?.remove(0);
     let mut reached = Vec::new();
     for (node, ip) in NODES {
-        lab.lab_ok(&["sh", "client", "ip", "route", "replace", INGRESS_SUBNET, "via", ip], Duration::from_secs(10))?;
+        lab.lab_ok(
+            &[
+                "sh",
+                "client",
+                "ip",
+                "route",
+                "replace",
+                INGRESS_SUBNET,
+                "via",
+                ip,
+            ],
+            Duration::from_secs(10),
+        )?;
         let r = lab.curl_from("client", &format!("http://{}:5432/", db.addr), 3);
-        let del = lab.lab(&["sh", "client", "ip", "route", "del", INGRESS_SUBNET], Duration::from_secs(10));
-        del.and_then(|o| if o.ok() { Ok(()) } else { bail!("ip route del: {}", o.both()) })
-            .context("removing the client's route to the ingress subnet")?;
+        let del = lab.lab(
+            &["sh", "client", "ip", "route", "del", INGRESS_SUBNET],
+            Duration::from_secs(10),
+        );
+        del.and_then(|o| {
+            if o.ok() {
+                Ok(())
+            } else {
+                bail!("ip route del: {}", o.both())
+            }
+        })
+        .context("removing the client's route to the ingress subnet")?;
         match r {
             Ok(body) => {
                 let w = Whoami::parse(&body).ok();
-                println!("client -> {}:5432 via {node} ({ip}): ANSWERED {w:?}", db.addr);
+                println!(
+                    "client -> {}:5432 via {node} ({ip}): ANSWERED {w:?}",
+                    db.addr
+                );
                 reached.push(node);
             }
             Err(e) => println!("client -> {}:5432 via {node} ({ip}): {e:#}", db.addr),
@@ -174,17 +283,38 @@ fn lab_4b_unpublished_service_not_routable_through_a_node() -> Result<()> {
 /// worker2 comes back, drops its stale container and serves the mesh again.
 #[test]
 fn lab_5_worker_crash_replica_recreated_mesh_keeps_answering() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 5: HA, kill worker2");
-    lab.create_service("ha-web", &["--replicas", "3", "--publish", "80:80", "swarmd/whoami:latest"])?;
+    lab.create_service(
+        "ha-web",
+        &[
+            "--replicas",
+            "3",
+            "--publish",
+            "80:80",
+            "swarmd/whoami:latest",
+        ],
+    )?;
     let before = lab.wait_running("ha-web", 3, CONVERGE)?;
     let nodes: BTreeSet<&str> = before.iter().map(|t| t.node.as_str()).collect();
-    ensure!(nodes.len() == 3, "3 replicas are not one per node: {before:?}");
+    ensure!(
+        nodes.len() == 3,
+        "3 replicas are not one per node: {before:?}"
+    );
     lab.wait_mesh(&all_nodes(), 80, 80, &before, CONVERGE)?;
     lab.show(&["service", "ps", "ha-web"])?;
-    let lost = before.iter().find(|t| t.node == "worker2").cloned().expect("a replica on worker2");
+    let lost = before
+        .iter()
+        .find(|t| t.node == "worker2")
+        .cloned()
+        .expect("a replica on worker2");
 
-    let _restart = RestartOnDrop { lab: &lab, node: "worker2" };
+    let _restart = RestartOnDrop {
+        lab: &lab,
+        node: "worker2",
+    };
     let t0 = Instant::now();
     let out = lab.lab_ok(&["kill", "worker2"], Duration::from_secs(20))?;
     println!("$ lab.sh kill worker2\n{}", out.both());
@@ -208,24 +338,40 @@ fn lab_5_worker_crash_replica_recreated_mesh_keeps_answering() -> Result<()> {
             }
         }
         let now = lab.running_tasks("ha-web")?;
-        if now.len() == 3 && now.iter().all(|t| t.node != "worker2") && lab.ps("ha-web")?.len() == 3 {
+        if now.len() == 3 && now.iter().all(|t| t.node != "worker2") && lab.ps("ha-web")?.len() == 3
+        {
             break now;
         }
-        ensure!(t0.elapsed() < deadline, "the replica of worker2 was not recreated within {deadline:?}: {now:?}");
+        ensure!(
+            t0.elapsed() < deadline,
+            "the replica of worker2 was not recreated within {deadline:?}: {now:?}"
+        );
     };
     let recreated = t0.elapsed();
     println!(
         "HA: worker2 not Ready after {}, its replica recreated on a survivor after {:.2} s; \
          during that time {ok} requests to the survivors answered, {} failed {failed:?}",
-        down_at.map(|d| format!("{:.2} s", d.as_secs_f64())).unwrap_or_else(|| "(never seen)".into()),
+        down_at
+            .map(|d| format!("{:.2} s", d.as_secs_f64()))
+            .unwrap_or_else(|| "(never seen)".into()),
         recreated.as_secs_f64(),
         failed.len()
     );
     lab.show(&["service", "ps", "ha-web"])?;
     lab.show(&["node", "ls"])?;
-    ensure!(recreated < Duration::from_secs(20), "recreation took {recreated:?}, not \"within seconds\"");
-    let replacement = after.iter().find(|t| !before.contains(t)).cloned().expect("a new task");
-    println!("replacement {} on {} at {}", replacement.name, replacement.node, replacement.addr);
+    ensure!(
+        recreated < Duration::from_secs(20),
+        "recreation took {recreated:?}, not \"within seconds\""
+    );
+    let replacement = after
+        .iter()
+        .find(|t| !before.contains(t))
+        .cloned()
+        .expect("a new task");
+    println!(
+        "replacement {} on {} at {}",
+        replacement.name, replacement.node, replacement.addr
+    );
 
     // The survivors' mesh drops worker2's backend and takes the replacement; every request answers.
     lab.wait_mesh(&survivors, 80, 80, &after, CONVERGE)?;
@@ -234,16 +380,37 @@ fn lab_5_worker_crash_replica_recreated_mesh_keeps_answering() -> Result<()> {
     // worker2 comes back: Ready, its stale container is removed, its mesh follows, .12 answers.
     drop(_restart);
     let t1 = Instant::now();
-    let stale = wait_for("worker2's stale container of the lost replica removed", Duration::from_secs(30), || {
-        let out = lab.lab_ok(
-            &["docker", "worker2", "ps", "-q", "--filter", &format!("label=com.swarmd.task.id={}", lost.task_id)],
-            Duration::from_secs(20),
-        )?;
-        Ok(if out.stdout.trim().is_empty() { Ok(()) } else { Err(format!("still running: {}", out.stdout.trim())) })
-    });
-    println!("worker2 back: stale container check after {:.2} s: {stale:?}", t1.elapsed().as_secs_f64());
+    let stale = wait_for(
+        "worker2's stale container of the lost replica removed",
+        Duration::from_secs(30),
+        || {
+            let out = lab.lab_ok(
+                &[
+                    "docker",
+                    "worker2",
+                    "ps",
+                    "-q",
+                    "--filter",
+                    &format!("label=com.swarmd.task.id={}", lost.task_id),
+                ],
+                Duration::from_secs(20),
+            )?;
+            Ok(if out.stdout.trim().is_empty() {
+                Ok(())
+            } else {
+                Err(format!("still running: {}", out.stdout.trim()))
+            })
+        },
+    );
+    println!(
+        "worker2 back: stale container check after {:.2} s: {stale:?}",
+        t1.elapsed().as_secs_f64()
+    );
     let still = lab.wait_running("ha-web", 3, CONVERGE)?;
-    ensure!(still == after, "the replicas moved after worker2 came back: {after:?} -> {still:?}");
+    ensure!(
+        still == after,
+        "the replicas moved after worker2 came back: {after:?} -> {still:?}"
+    );
     lab.wait_mesh(&all_nodes(), 80, 80, &after, CONVERGE)?;
     lab.assert_mesh_reaches(&all_nodes(), 80, 12, &after)?;
     stale?;
@@ -254,21 +421,47 @@ fn lab_5_worker_crash_replica_recreated_mesh_keeps_answering() -> Result<()> {
 /// reaches exactly the current replicas from every node.
 #[test]
 fn lab_6_scale_3_6_2_mesh_follows() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 6: scale 3 -> 6 -> 2");
-    lab.create_service("scaled", &["--replicas", "3", "--publish", "80:80", "swarmd/whoami:latest"])?;
+    lab.create_service(
+        "scaled",
+        &[
+            "--replicas",
+            "3",
+            "--publish",
+            "80:80",
+            "swarmd/whoami:latest",
+        ],
+    )?;
     for n in [3usize, 6, 2] {
         let t0 = Instant::now();
         if n != 3 {
-            lab.show(&["service", "scale", &format!("scaled={n}"), "--timeout", "60s"])?;
+            lab.show(&[
+                "service",
+                "scale",
+                &format!("scaled={n}"),
+                "--timeout",
+                "60s",
+            ])?;
         }
         let tasks = lab.wait_running("scaled", n, CONVERGE)?;
         lab.wait_mesh(&all_nodes(), 80, 80, &tasks, CONVERGE)?;
-        println!("scaled to {n}: tasks and every node's mesh converged in {:.2} s", t0.elapsed().as_secs_f64());
+        println!(
+            "scaled to {n}: tasks and every node's mesh converged in {:.2} s",
+            t0.elapsed().as_secs_f64()
+        );
         lab.show(&["service", "ps", "scaled"])?;
         let per_node = |node: &str| tasks.iter().filter(|t| t.node == node).count();
-        let (min, max) = NODES.iter().map(|(nd, _)| per_node(nd)).fold((usize::MAX, 0), |(a, b), c| (a.min(c), b.max(c)));
-        ensure!(max - min <= 1, "{n} replicas are not spread evenly: {tasks:?}");
+        let (min, max) = NODES
+            .iter()
+            .map(|(nd, _)| per_node(nd))
+            .fold((usize::MAX, 0), |(a, b), c| (a.min(c), b.max(c)));
+        ensure!(
+            max - min <= 1,
+            "{n} replicas are not spread evenly: {tasks:?}"
+        );
         lab.assert_mesh_reaches(&all_nodes(), 80, 2 * n.max(6), &tasks)?;
     }
     Ok(())
@@ -279,10 +472,30 @@ fn lab_6_scale_3_6_2_mesh_follows() -> Result<()> {
 /// ingress IP, each checked against the node's kernel.
 #[test]
 fn lab_7_node_mesh_and_network_inspect_show_the_overlay() -> Result<()> {
-    let Some(lab) = ensure_lab() else { return Ok(()) };
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
     let _t = Timer::start("scenario 7: node mesh and network inspect ingress");
-    lab.create_service("viz", &["--constraint", "node.role==manager", "--publish", "8080:8080", "swarmd/visualizer:latest"])?;
-    lab.create_service("web", &["--replicas", "3", "--publish", "80:80", "swarmd/whoami:latest"])?;
+    lab.create_service(
+        "viz",
+        &[
+            "--constraint",
+            "node.role==manager",
+            "--publish",
+            "8080:8080",
+            "swarmd/visualizer:latest",
+        ],
+    )?;
+    lab.create_service(
+        "web",
+        &[
+            "--replicas",
+            "3",
+            "--publish",
+            "80:80",
+            "swarmd/whoami:latest",
+        ],
+    )?;
     let viz = lab.wait_running("viz", 1, CONVERGE)?;
     let web = lab.wait_running("web", 3, CONVERGE)?;
     lab.wait_mesh(&all_nodes(), 80, 80, &web, CONVERGE)?;
@@ -290,15 +503,33 @@ fn lab_7_node_mesh_and_network_inspect_show_the_overlay() -> Result<()> {
     for (node, _) in NODES {
         let text = lab.show(&["node", "mesh", node])?;
         for t in &web {
-            ensure!(text.contains(&format!("{}:80 ", t.addr)), "`node mesh {node}` does not show backend {}:80", t.addr);
+            ensure!(
+                text.contains(&format!("{}:80 ", t.addr)),
+                "`node mesh {node}` does not show backend {}:80",
+                t.addr
+            );
         }
-        ensure!(text.contains(":80 ") && text.contains(":8080 "), "`node mesh {node}` does not show ports 80 and 8080");
+        ensure!(
+            text.contains(":80 ") && text.contains(":8080 "),
+            "`node mesh {node}` does not show ports 80 and 8080"
+        );
         let m = lab.mesh(node)?;
         for (port, svc, tasks) in [(80u16, "web", &web), (8080, "viz", &viz)] {
-            let s = m.iter().find(|s| s.published_port == port).with_context(|| format!("{node}: no mesh entry for {port}"))?;
-            let want: BTreeSet<String> = tasks.iter().map(|t| format!("{}:{port}", t.addr)).collect();
-            ensure!(s.service == svc && s.protocol.eq_ignore_ascii_case("tcp"), "{node}: port {port} entry {s:?}");
-            ensure!(s.backends == want, "{node}: port {port} backends {:?}, tasks {want:?}", s.backends);
+            let s = m
+                .iter()
+                .find(|s| s.published_port == port)
+                .with_context(|| format!("{node}: no mesh entry for {port}"))?;
+            let want: BTreeSet<String> =
+                tasks.iter().map(|t| format!("{}:{port}", t.addr)).collect();
+            ensure!(
+                s.service == svc && s.protocol.eq_ignore_ascii_case("tcp"),
+                "{node}: port {port} entry {s:?}"
+            );
+            ensure!(
+                s.backends == want,
+                "{node}: port {port} backends {:?}, tasks {want:?}",
+                s.backends
+            );
         }
     }
 
@@ -306,7 +537,11 @@ fn lab_7_node_mesh_and_network_inspect_show_the_overlay() -> Result<()> {
     ensure!(!text.is_empty());
     let net = lab.ingress()?;
     let spec = &net["spec"];
-    ensure!(spec["subnet"] == INGRESS_SUBNET, "ingress subnet {}", spec["subnet"]);
+    ensure!(
+        spec["subnet"] == INGRESS_SUBNET,
+        "ingress subnet {}",
+        spec["subnet"]
+    );
     ensure!(spec["vni"] == 4096, "ingress VNI {}", spec["vni"]);
     ensure!(spec["ingress"] == true, "ingress flag {}", spec["ingress"]);
     let peers = net["peers"].as_array().cloned().unwrap_or_default();
@@ -317,18 +552,45 @@ fn lab_7_node_mesh_and_network_inspect_show_the_overlay() -> Result<()> {
             .find(|p| p["hostname"] == node)
             .with_context(|| format!("network inspect ingress: no peer for {node}: {peers:?}"))?;
         let addr = str_field(p, "ingress_addr")?;
-        ensure!(addr.starts_with(INGRESS_PREFIX), "{node}'s ingress IP {addr} is outside {INGRESS_SUBNET}");
-        ensure!(str_field(p, "underlay_addr")?.starts_with(&format!("{ip}:")), "{node}'s underlay {p}");
-        ensure!(seen.insert(addr.clone()), "{node}'s ingress IP {addr} is not unique");
+        ensure!(
+            addr.starts_with(INGRESS_PREFIX),
+            "{node}'s ingress IP {addr} is outside {INGRESS_SUBNET}"
+        );
+        ensure!(
+            str_field(p, "underlay_addr")?.starts_with(&format!("{ip}:")),
+            "{node}'s underlay {p}"
+        );
+        ensure!(
+            seen.insert(addr.clone()),
+            "{node}'s ingress IP {addr} is not unique"
+        );
         // The kernel agrees: the node holds that address, and its VXLAN device has VNI 4096.
-        let addrs = lab.lab_ok(&["sh", node, "ip", "-o", "-4", "addr", "show"], Duration::from_secs(10))?.stdout;
-        ensure!(addrs.contains(&format!(" {addr}/")), "{node} does not hold its ingress IP {addr}:\n{addrs}");
-        let links = lab.lab_ok(&["sh", node, "ip", "-d", "link", "show", "type", "vxlan"], Duration::from_secs(10))?.stdout;
-        ensure!(links.contains("vxlan id 4096"), "{node} has no VXLAN device with VNI 4096:\n{links}");
+        let addrs = lab
+            .lab_ok(
+                &["sh", node, "ip", "-o", "-4", "addr", "show"],
+                Duration::from_secs(10),
+            )?
+            .stdout;
+        ensure!(
+            addrs.contains(&format!(" {addr}/")),
+            "{node} does not hold its ingress IP {addr}:\n{addrs}"
+        );
+        let links = lab
+            .lab_ok(
+                &["sh", node, "ip", "-d", "link", "show", "type", "vxlan"],
+                Duration::from_secs(10),
+            )?
+            .stdout;
+        ensure!(
+            links.contains("vxlan id 4096"),
+            "{node} has no VXLAN device with VNI 4096:\n{links}"
+        );
     }
     for t in web.iter().chain(&viz) {
         ensure!(
-            net["tasks"].as_array().is_some_and(|ts| ts.iter().any(|x| x["addr"] == t.addr.as_str() && x["node"] == t.node.as_str())),
+            net["tasks"].as_array().is_some_and(|ts| ts
+                .iter()
+                .any(|x| x["addr"] == t.addr.as_str() && x["node"] == t.node.as_str())),
             "network inspect ingress does not list task {t:?}"
         );
     }
@@ -340,11 +602,24 @@ fn lab_7_node_mesh_and_network_inspect_show_the_overlay() -> Result<()> {
 /// The container of a task on its node's engine (by the executor's task label).
 fn task_container(lab: &Lab, t: &Replica) -> Result<String> {
     let out = lab.lab_ok(
-        &["docker", &t.node, "ps", "-q", "--filter", &format!("label=com.swarmd.task.id={}", t.task_id)],
+        &[
+            "docker",
+            &t.node,
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.swarmd.task.id={}", t.task_id),
+        ],
         Duration::from_secs(20),
     )?;
     let ids: Vec<&str> = out.stdout.split_whitespace().collect();
-    ensure!(ids.len() == 1, "task {} on {}: {} containers ({ids:?})", t.name, t.node, ids.len());
+    ensure!(
+        ids.len() == 1,
+        "task {} on {}: {} containers ({ids:?})",
+        t.name,
+        t.node,
+        ids.len()
+    );
     Ok(ids[0].to_string())
 }
 
@@ -358,7 +633,10 @@ struct RestartOnDrop<'a> {
 impl Drop for RestartOnDrop<'_> {
     fn drop(&mut self) {
         let t0 = Instant::now();
-        match self.lab.lab(&["restart", self.node], Duration::from_secs(120)) {
+        match self
+            .lab
+            .lab(&["restart", self.node], Duration::from_secs(120))
+        {
             Ok(out) if out.ok() => println!(
                 "$ lab.sh restart {}   ({:.2} s)\n{}",
                 self.node,

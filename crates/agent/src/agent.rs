@@ -10,7 +10,7 @@ use api::dispatcher::dispatcher_client::DispatcherClient;
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use types::{NetworkView, Node, NodeDescription, Task, TaskStatus};
 
 use crate::controller::{ControllerContext, ControllerHandle};
@@ -38,6 +38,15 @@ pub struct AgentConfig {
     pub listen_addr: String,
     /// Time between a task leaving the mesh and its container being stopped.
     pub drain_delay: Duration,
+    /// How to reach a manager's dispatcher: the daemon's mutual TLS (plaintext in tests).
+    pub dial: security::Dial,
+}
+
+impl AgentConfig {
+    /// Plaintext dialing, for in-process tests without certificates.
+    pub fn plaintext_dial() -> security::Dial {
+        security::Dial::plaintext(CONNECT_TIMEOUT)
+    }
 }
 
 /// The session currently open, used by the status reporter.
@@ -204,12 +213,7 @@ impl Agent {
         addr: &str,
         shutdown: &CancellationToken,
     ) -> Result<(), SessionEnd> {
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| SessionEnd::Failed(e.to_string()))?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .connect()
-            .await
-            .map_err(|e| SessionEnd::Failed(e.to_string()))?;
+        let channel = self.config.dial.channel(addr).map_err(SessionEnd::Failed)?;
         let mut client = DispatcherClient::new(channel);
         let described = self.describe().await;
         let request = pb::SessionRequest {

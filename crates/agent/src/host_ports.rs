@@ -49,7 +49,10 @@ mod tests {
         let held = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
         let port = held.local_addr().unwrap().port();
         let err = check_free(&task_with(port, PublishMode::Host)).unwrap_err();
-        assert!(err.contains(&format!("{port}/tcp is already in use")), "{err}");
+        assert!(
+            err.contains(&format!("{port}/tcp is already in use")),
+            "{err}"
+        );
         // Ingress ports go through the mesh: not this check's business.
         assert!(check_free(&task_with(port, PublishMode::Ingress)).is_ok());
         drop(held);

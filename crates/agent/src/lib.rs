@@ -7,6 +7,7 @@
 //! - [`executor`]: the [`executor::Executor`] trait tasks run through (Docker in the `docker`
 //!   crate) and [`test_executor::TestExecutor`], its in-memory double
 //! - [`host_ports`]: host-mode ports already taken on the node reject the task
+//! - [`join`]: admission into a cluster (CA-pinned TLS, token, CSR → certificate)
 //! - [`network`]: the [`network::NodeNetwork`] seam to the node's data plane
 //! - [`service`]: the per-node gRPC service managers call (mesh table, logs)
 
@@ -14,6 +15,7 @@ pub mod agent;
 pub mod controller;
 pub mod executor;
 pub mod host_ports;
+pub mod join;
 pub mod network;
 pub mod service;
 pub mod test_executor;

@@ -10,7 +10,7 @@ use manager::controlapi::NodeConnector;
 use manager::dispatcher::service::LeaderHint;
 use manager::membership::{RaftMember, RaftMembership};
 use store::raft::{RaftNode, Reachability};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Status;
 use types::Node;
 
@@ -104,29 +104,37 @@ impl RaftMembership for RaftGroup {
     }
 }
 
-/// Channels to other nodes' agents, by their advertise address, kept for reuse.
-#[derive(Default)]
+/// Mutual-TLS channels to other nodes' agents, by their advertise address, kept for reuse. The
+/// agent must present the certificate of the node the store says is at that address.
 pub struct AgentConnector {
+    tls: Arc<rustls::ClientConfig>,
     channels: Mutex<HashMap<String, Channel>>,
+}
+
+impl AgentConnector {
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+        AgentConnector {
+            tls,
+            channels: Mutex::default(),
+        }
+    }
 }
 
 impl NodeConnector for AgentConnector {
     fn agent(&self, node: &Node) -> BoxFuture<'static, Result<AgentClient<Channel>, Status>> {
         let addr = node.status.addr.clone();
         let hostname = node.description.hostname.clone();
-        let cached = self.channels.lock().expect("lock").get(&addr).cloned();
+        // Keyed by node too: an address reused by another node must not reuse the channel.
+        let key = format!("{}@{addr}", node.id);
+        let cached = self.channels.lock().expect("lock").get(&key).cloned();
         if let Some(ch) = cached {
             return Box::pin(async move { Ok(AgentClient::new(ch)) });
         }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"));
-        let channel = endpoint.map(|e| {
-            e.connect_timeout(Duration::from_secs(2))
-                .tcp_nodelay(true)
-                .connect_lazy()
-        });
+        let channel =
+            security::lazy_channel(self.tls.clone(), &addr, &node.id, Duration::from_secs(2));
         match channel {
             Ok(ch) => {
-                self.channels.lock().expect("lock").insert(addr, ch.clone());
+                self.channels.lock().expect("lock").insert(key, ch.clone());
                 Box::pin(async move { Ok(AgentClient::new(ch)) })
             }
             Err(e) => Box::pin(async move {

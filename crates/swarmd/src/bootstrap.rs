@@ -3,18 +3,18 @@
 use std::path::Path;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::{anyhow, bail, Context, Result};
-use api::dispatcher::membership_client::MembershipClient;
+use security::{new_join_token, new_key_and_csr, CertRole, NodeCredentials, RootCa};
 use store::{Object, StoreError};
-use tonic::transport::Endpoint;
 use types::{
     Cluster, ClusterSpec, JoinTokens, ManagerStatus, Node, NodeRole, NodeState, Reachability,
 };
 
+use crate::certs;
 use crate::config::{self, ExecutorKind, Flags, Identity, MeshChoice};
 use crate::manager_runtime::ManagerRuntime;
-
-const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn base_identity(flags: &Flags, node_id: String, raft_id: u64) -> Result<Identity> {
     let (listen_addr, advertise_addr) = config::resolve_addrs(flags)?;
@@ -39,31 +39,69 @@ fn base_identity(flags: &Flags, node_id: String, raft_id: u64) -> Result<Identit
     })
 }
 
-/// Creates a new cluster with this node as its only manager. On failure nothing is left in
-/// the state directory, so the next attempt starts clean.
-pub async fn create_cluster(flags: &Flags) -> Result<(Identity, ManagerRuntime)> {
+/// A node that has just created or joined a cluster: who it is, its certificate, and (for the
+/// founder) its running manager part.
+pub struct Founded {
+    pub identity: Identity,
+    pub creds: Arc<NodeCredentials>,
+    pub runtime: Option<ManagerRuntime>,
+}
+
+/// Creates a new cluster with this node as its only manager: a new root CA, this node's
+/// manager certificate, and the cluster object holding both CA parts. On failure nothing is
+/// left in the state directory, so the next attempt starts clean.
+pub async fn create_cluster(flags: &Flags) -> Result<Founded> {
     let mut identity = base_identity(flags, types::new_id(), rand::random::<u64>() | 1)?;
     identity.cluster_id = types::new_id();
     identity.managers = vec![identity.advertise_addr.to_string()];
     let dir = &flags.state_dir;
-    match found_cluster(flags, &identity).await {
-        Ok(runtime) => {
+    let founded = async {
+        let ca = RootCa::create(&identity.cluster_id)?;
+        let validity = Duration::from_secs(cert_validity_secs(flags));
+        let (key, csr) = new_key_and_csr()?;
+        let cert = ca.issue(&csr, &identity.node_id, CertRole::Manager, validity)?;
+        certs::files(dir).save(ca.cert_pem(), &cert, &key)?;
+        let creds = NodeCredentials::new(ca.cert_pem(), &cert, &key)?;
+        let runtime = found_cluster(flags, &identity, &ca, &creds).await?;
+        anyhow::Ok((creds, runtime))
+    }
+    .await;
+    match founded {
+        Ok((creds, runtime)) => {
             identity.save(dir)?;
             tracing::info!(node = %identity.node_id, cluster = %identity.cluster_id, "created a new cluster");
-            Ok((identity, runtime))
+            Ok(Founded {
+                identity,
+                creds,
+                runtime: Some(runtime),
+            })
         }
         Err(e) => {
             let _ = std::fs::remove_dir_all(dir.join(crate::manager_runtime::RAFT_DIR));
+            let _ = std::fs::remove_dir_all(dir.join(certs::CERT_DIR));
             Err(e)
         }
     }
 }
 
-async fn found_cluster(flags: &Flags, identity: &Identity) -> Result<ManagerRuntime> {
+fn cert_validity_secs(flags: &Flags) -> u64 {
+    flags
+        .cert_validity
+        .map(|d| d.as_secs())
+        .unwrap_or(types::cluster::DEFAULT_NODE_CERT_VALIDITY_SECS)
+}
+
+async fn found_cluster(
+    flags: &Flags,
+    identity: &Identity,
+    ca: &RootCa,
+    creds: &Arc<NodeCredentials>,
+) -> Result<ManagerRuntime> {
     let runtime = ManagerRuntime::start(
         identity,
         &flags.state_dir,
         flags.snapshot_interval.unwrap_or(1000),
+        crate::daemon::raft_dial(creds)?,
     )
     .await?;
     runtime.raft.initialize_single().await?;
@@ -75,6 +113,7 @@ async fn found_cluster(flags: &Flags, identity: &Identity) -> Result<ManagerRunt
     if let Some(n) = flags.snapshot_interval {
         spec.snapshot_interval = n;
     }
+    spec.node_cert_validity_secs = cert_validity_secs(flags);
     if let Some(s) = &flags.ingress_subnet {
         let net: ipnet_check::Net = s.parse().map_err(|_| {
             anyhow!("--ingress-subnet `{s}` is not an IPv4 CIDR such as 10.255.0.0/16")
@@ -86,9 +125,10 @@ async fn found_cluster(flags: &Flags, identity: &Identity) -> Result<ManagerRunt
         meta: Default::default(),
         spec,
         join_tokens: JoinTokens {
-            worker: manager::controlapi::new_join_token(&identity.cluster_id),
-            manager: manager::controlapi::new_join_token(&identity.cluster_id),
+            worker: new_join_token(&ca.digest()),
+            manager: new_join_token(&ca.digest()),
         },
+        root_ca: ca.material(),
     };
     let mut node = Node {
         id: identity.node_id.clone(),
@@ -135,51 +175,47 @@ mod ipnet_check {
     }
 }
 
-/// Joins the cluster of the manager at `--join-addr` with `--join-token`. Nothing is written
-/// unless the manager admitted the node.
-pub async fn join(flags: &Flags) -> Result<Identity> {
+/// Joins the cluster of the manager at `--join-addr` with `--join-token`. The manager is
+/// trusted only if its CA has the token's digest (checked in the TLS handshake, before the
+/// token travels); the node then gets its certificate. Nothing is written unless the manager
+/// admitted the node and its certificate checks out.
+pub async fn join(flags: &Flags) -> Result<Founded> {
     let (Some(addr), Some(token)) = (flags.join_addr, flags.join_token.clone()) else {
         bail!("--join-addr and --join-token go together");
     };
     let mut identity = base_identity(flags, String::new(), 0)?;
-    let channel = Endpoint::from_shared(format!("http://{addr}"))?
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(JOIN_TIMEOUT)
-        .connect()
-        .await
-        .map_err(|e| {
-            anyhow!("cannot reach the manager at {addr} ({e}); check --join-addr and that the manager is running")
-        })?;
-    let mut client = MembershipClient::new(channel);
-    let request = api::dispatcher::JoinRequest {
+    let admitted = agent::join::join(agent::join::JoinRequest {
+        manager: addr.to_string(),
         token,
         hostname: identity.hostname.clone(),
         advertise_addr: identity.advertise_addr.to_string(),
         listen_addr: identity.listen_addr.to_string(),
-        description: None,
-        node_id: String::new(),
-    };
-    let reply = client
-        .join(request)
-        .await
-        .map_err(|s| anyhow!("joining the cluster at {addr} was refused: {}", s.message()))?
-        .into_inner();
-    identity.node_id = reply.node_id;
-    identity.cluster_id = reply.cluster_id;
-    identity.raft_id = reply.raft_id;
-    identity.managers = if reply.managers.is_empty() {
+    })
+    .await
+    .map_err(|e| match e {
+        agent::join::JoinError::Malformed(_) => anyhow!("cannot join the cluster at {addr}: {e}"),
+        e => anyhow!(e),
+    })?;
+    identity.node_id = admitted.node_id;
+    identity.cluster_id = admitted.cluster_id;
+    identity.raft_id = admitted.raft_id;
+    identity.managers = if admitted.managers.is_empty() {
         vec![addr.to_string()]
     } else {
-        reply.managers
+        admitted.managers
     };
+    certs::files(&flags.state_dir).save(
+        &admitted.ca_certificate,
+        &admitted.certificate,
+        &admitted.key,
+    )?;
     identity.save(&flags.state_dir)?;
-    let role = if identity.raft_id != 0 {
-        "manager"
-    } else {
-        "worker"
-    };
-    tracing::info!(node = %identity.node_id, role, "joined the cluster");
-    Ok(identity)
+    tracing::info!(node = %identity.node_id, role = %admitted.issued.role, "joined the cluster");
+    Ok(Founded {
+        identity,
+        creds: admitted.credentials,
+        runtime: None,
+    })
 }
 
 /// Whether `dir` holds state that is not an identity (a half-created node).

@@ -69,9 +69,24 @@ pub struct Flags {
     /// Subnet of the ingress overlay for a new cluster.
     #[arg(long)]
     pub ingress_subnet: Option<String>,
+    /// Lifetime of node certificates for a new cluster (`90d`, `1h`, `20s`); nodes renew them
+    /// automatically in the second half of it.
+    #[arg(long, value_parser = parse_cert_validity)]
+    pub cert_validity: Option<Duration>,
     /// Name prefix of the node's network links, so several nodes can share one kernel in tests.
     #[arg(long, default_value = "swarm")]
     pub link_prefix: String,
+}
+
+/// A certificate lifetime: long enough for a renewal round trip.
+fn parse_cert_validity(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(10) {
+        return Err(format!(
+            "{s} is too short; certificates need at least 10s to be renewed in time"
+        ));
+    }
+    Ok(d)
 }
 
 /// Who this node is: written once it has created or joined a cluster.
@@ -185,6 +200,14 @@ mod tests {
         let f = flags(&[]);
         let err = resolve_addrs(&f).unwrap_err().to_string();
         assert!(err.contains("--advertise-addr is required"), "{err}");
+    }
+
+    #[test]
+    fn cert_validity_has_a_floor() {
+        let f = flags(&["--cert-validity", "20s"]);
+        assert_eq!(f.cert_validity, Some(Duration::from_secs(20)));
+        let e = Flags::try_parse_from(["swarmd", "--cert-validity", "1s"]).unwrap_err();
+        assert!(e.to_string().contains("too short"), "{e}");
     }
 
     #[test]

@@ -3,15 +3,18 @@
 //! without the manager services; running containers are never touched by that.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use agent::{Agent, AgentConfig, Executor, NodeNetwork};
 use anyhow::{bail, Context, Result};
+use security::{CertRole, Dial, NodeCredentials, MANAGER_NAME};
 use tokio_util::sync::CancellationToken;
 use types::{Node, NodeRole};
 
 use crate::bootstrap;
+use crate::certs;
 use crate::config::{prepare_state_dir, ExecutorKind, Flags, Identity, MeshChoice};
 use crate::dataplane_actor::DataplaneNetwork;
 use crate::manager_runtime::{ManagerRuntime, RAFT_DIR};
@@ -20,6 +23,9 @@ use crate::server;
 /// Time between a task leaving every node's mesh and its container being stopped.
 const DRAIN_DELAY: Duration = Duration::from_millis(300);
 const ENGINE_CONNECT_ATTEMPTS: u32 = 30;
+const AGENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a promoted or demoted node waits for a certificate with its new role.
+const ROLE_CERT_PATIENCE: Duration = Duration::from_secs(10);
 
 pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
     let dir = flags.state_dir.clone();
@@ -29,12 +35,16 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             .unwrap_or(false);
     prepare_state_dir(&dir)?;
     let loaded = Identity::load(&dir)?;
-    let (mut identity, mut runtime) = match loaded {
+    let founded = match loaded {
         Some(identity) => {
             if flags.join_addr.is_some() {
                 tracing::warn!("--join-addr ignored: {} already belongs to a cluster", dir.display());
             }
-            (identity, None)
+            bootstrap::Founded {
+                creds: certs::load(&dir)?,
+                identity,
+                runtime: None,
+            }
         }
         None if bootstrap::has_orphan_state(&dir) => bail!(
             "state directory {} holds raft data but no node identity (an interrupted start?); move it away or start with an empty --state-dir",
@@ -42,9 +52,9 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
         ),
         None => {
             let made = if flags.join_addr.is_some() {
-                bootstrap::join(&flags).await.map(|id| (id, None))
+                bootstrap::join(&flags).await
             } else {
-                bootstrap::create_cluster(&flags).await.map(|(id, rt)| (id, Some(rt)))
+                bootstrap::create_cluster(&flags).await
             };
             match made {
                 Ok(m) => m,
@@ -57,6 +67,11 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             }
         }
     };
+    let bootstrap::Founded {
+        mut identity,
+        creds,
+        mut runtime,
+    } = founded;
 
     let executor = connect_executor(&identity, &shutdown).await?;
     let network = build_network(&identity).await?;
@@ -73,6 +88,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             hostname: identity.hostname.clone(),
             listen_addr: identity.advertise_addr.to_string(),
             drain_delay: DRAIN_DELAY,
+            dial: Dial::mutual_tls(creds.client_config()?, MANAGER_NAME, AGENT_CONNECT_TIMEOUT),
         },
         executor,
         network,
@@ -81,11 +97,18 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
     let agent_task = tokio::spawn(agent.clone().run(agent_stop.clone()));
     let mut managers_rx = agent.watch_managers();
     let mut node_rx = agent.watch_node();
+    let renewal = tokio::spawn(certs::renewal_loop(
+        creds.clone(),
+        dir.clone(),
+        agent.watch_managers(),
+        shutdown.child_token(),
+    ));
 
     loop {
         if identity.raft_id != 0 && runtime.is_none() {
             let interval = flags.snapshot_interval.unwrap_or(1000);
-            runtime = Some(ManagerRuntime::start(&identity, &dir, interval).await?);
+            runtime =
+                Some(ManagerRuntime::start(&identity, &dir, interval, raft_dial(&creds)?).await?);
         }
         let server_stop = shutdown.child_token();
         let servers = server::serve(
@@ -94,6 +117,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             &identity.node_id,
             agent.clone(),
             runtime.as_ref(),
+            &creds,
             server_stop.clone(),
         )?;
         tracing::info!(
@@ -128,6 +152,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             None => break,
             Some(RoleChange::Promote(raft_id)) => {
                 tracing::info!(raft_id, "promoted: starting the manager role");
+                reissue(&creds, &dir, &identity.managers, CertRole::Manager).await;
                 identity.raft_id = raft_id;
                 identity.save(&dir)?;
             }
@@ -141,18 +166,38 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
                 std::fs::remove_dir_all(dir.join(RAFT_DIR)).ok();
                 identity.raft_id = 0;
                 identity.save(&dir)?;
+                reissue(&creds, &dir, &identity.managers, CertRole::Worker).await;
             }
         }
     }
 
     agent_stop.cancel();
     let _ = agent_task.await;
+    let _ = renewal.await;
     if let Some(rt) = runtime.take() {
         rt.stop().await;
     }
     let _ = std::fs::remove_file(dir.join(server::SOCKET_NAME));
     tracing::info!("stopped; containers keep running and are adopted on the next start");
     Ok(())
+}
+
+/// How a manager dials its peers' Raft service: mutual TLS, the peer must be a manager.
+pub fn raft_dial(creds: &Arc<NodeCredentials>) -> Result<Dial> {
+    Ok(Dial::mutual_tls(
+        creds.client_config()?,
+        MANAGER_NAME,
+        store::raft::network::CONNECT_TIMEOUT,
+    ))
+}
+
+/// A certificate with the node's new role. The role change goes on if this fails: the node
+/// keeps its old certificate until the regular renewal gets the right one.
+async fn reissue(creds: &Arc<NodeCredentials>, dir: &Path, managers: &[String], role: CertRole) {
+    match certs::renew_for_role(creds, dir, managers, role, ROLE_CERT_PATIENCE).await {
+        Ok(()) => tracing::info!(%role, "certificate reissued for the new role"),
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "certificate not reissued"),
+    }
 }
 
 enum RoleChange {

@@ -3,6 +3,7 @@
 
 mod adapters;
 mod bootstrap;
+mod certs;
 mod config;
 mod daemon;
 mod dataplane_actor;

@@ -1,6 +1,7 @@
 //! A manager's part: Raft, the replicated store, and the leader-only components, which start
 //! when this manager becomes leader and stop when it loses leadership.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use anyhow::{Context, Result};
 use manager::dispatcher::service::DispatcherSlot;
 use manager::dispatcher::{Dispatcher, DispatcherConfig};
 use manager::membership::roles::RoleManager;
-use store::raft::{RaftConfig, RaftNode};
+use store::raft::{Dial, RaftConfig, RaftNode};
 use store::{MemoryStore, Store};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +35,7 @@ impl ManagerRuntime {
         identity: &Identity,
         state_dir: &Path,
         snapshot_interval: u64,
+        dial: Dial,
     ) -> Result<ManagerRuntime> {
         let mut config = RaftConfig::new(
             identity.raft_id,
@@ -41,6 +43,14 @@ impl ManagerRuntime {
             state_dir.join(RAFT_DIR),
         );
         config.snapshot_interval = snapshot_interval;
+        config.dial = dial;
+        // The Raft files hold the cluster object, and with it the CA key: owner only.
+        let raft_dir = state_dir.join(RAFT_DIR);
+        std::fs::create_dir_all(&raft_dir)
+            .and_then(|()| {
+                std::fs::set_permissions(&raft_dir, std::fs::Permissions::from_mode(0o700))
+            })
+            .with_context(|| format!("creating {}", raft_dir.display()))?;
         let memory = Arc::new(MemoryStore::new());
         let raft = RaftNode::start(config, memory)
             .await

@@ -1,5 +1,17 @@
-//! The node's gRPC servers: TCP on the listen address (agent API for everyone; control, raft,
-//! dispatcher and membership on managers) and the local control socket (managers only).
+//! The node's gRPC servers: mutual TLS on the listen address (agent API for everyone; control,
+//! raft, dispatcher and membership on managers) and the local control socket (managers only,
+//! root-only by its 0600 mode, no certificate needed).
+//!
+//! Who may call what over TCP, by the caller's certificate:
+//! - raft, agent: managers
+//! - control: managers and cluster-issued client certificates (`swarmctl -H --tls-dir`)
+//! - dispatcher: any node, each for itself only
+//! - membership: `Join` needs no certificate (the token is the credential); `RenewCertificate`
+//!   checks the caller's certificate itself
+//!
+//! A node certificate counts only while the node is in the store (not removed); raft relies on
+//! Raft membership for that, because a manager that is catching up may not know its leader's
+//! node object yet.
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
@@ -10,16 +22,22 @@ use anyhow::{Context, Result};
 use manager::controlapi::ControlApi;
 use manager::dispatcher::service::DispatcherService;
 use manager::membership::join::MembershipService;
+use security::{Authorizer, CertRole, MemberCheck, NodeCredentials};
 use tokio::net::{TcpSocket, UnixListener};
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio_stream::wrappers::UnixListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 
 use crate::adapters::{AgentConnector, RaftLeaderHint};
 use crate::manager_runtime::ManagerRuntime;
 
 pub const SOCKET_NAME: &str = "swarmd.sock";
+
+const MANAGERS: &[CertRole] = &[CertRole::Manager];
+const NODES: &[CertRole] = &[CertRole::Manager, CertRole::Worker];
+const CONTROLLERS: &[CertRole] = &[CertRole::Manager, CertRole::Client];
 
 /// Binds the listen address (reusable, so a role change can rebind at once).
 fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
@@ -44,20 +62,27 @@ pub fn serve(
     node_id: &str,
     agent: Arc<agent::Agent>,
     manager: Option<&ManagerRuntime>,
+    creds: &Arc<NodeCredentials>,
     stop: CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>> {
     let listener = bind(listen)?;
-    let agent_service =
-        api::dispatcher::agent_server::AgentServer::new(agent::service::AgentService::new(agent));
+    let tls = creds.server_config()?;
+    let agent_service = InterceptedService::new(
+        api::dispatcher::agent_server::AgentServer::new(agent::service::AgentService::new(agent)),
+        Authorizer::new("the agent API", MANAGERS),
+    );
     let mut tasks = Vec::new();
     let mut tcp = Server::builder().tcp_nodelay(true);
     let router = match manager {
         Some(m) => {
             let control = ControlApi::new(
                 m.store.clone(),
-                Arc::new(AgentConnector::default()),
+                Arc::new(AgentConnector::new(creds.client_config()?)),
                 node_id,
             );
+            let store = m.store.clone();
+            let members: MemberCheck =
+                Arc::new(move |id: &str| store.view(|t| t.nodes.contains_key(id)));
             let dispatcher = DispatcherService::new(
                 m.dispatcher.clone(),
                 Arc::new(RaftLeaderHint(m.raft.clone())),
@@ -82,19 +107,26 @@ pub fn serve(
                 }
             }));
             tcp.add_service(agent_service)
-                .add_service(api::control::control_server::ControlServer::new(control))
-                .add_service(api::dispatcher::dispatcher_server::DispatcherServer::new(
-                    dispatcher,
+                .add_service(InterceptedService::new(
+                    api::control::control_server::ControlServer::new(control),
+                    Authorizer::new("the control API", CONTROLLERS).members(members.clone()),
+                ))
+                .add_service(InterceptedService::new(
+                    api::dispatcher::dispatcher_server::DispatcherServer::new(dispatcher),
+                    Authorizer::new("the dispatcher", NODES).members(members),
                 ))
                 .add_service(api::dispatcher::membership_server::MembershipServer::new(
                     MembershipService::new(m.store.clone()),
                 ))
-                .add_service(m.raft.service())
+                .add_service(InterceptedService::new(
+                    m.raft.service(),
+                    Authorizer::new("the raft API", MANAGERS),
+                ))
         }
         None => tcp.add_service(agent_service),
     };
     tasks.push(tokio::spawn(async move {
-        let incoming = TcpListenerStream::new(listener);
+        let incoming = security::tls_incoming(listener, tls);
         if let Err(e) = router
             .serve_with_incoming_shutdown(incoming, stop.cancelled())
             .await

@@ -1,4 +1,4 @@
-//! The cluster object: one per cluster, holding its settings and join tokens.
+//! The cluster object: one per cluster, holding its settings, join tokens and root CA.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,16 @@ pub struct ClusterSpec {
     /// Raft log entries between snapshots.
     pub snapshot_interval: u64,
     pub ingress_subnet: String,
+    /// Lifetime of the node certificates the managers issue; nodes renew well before the end.
+    #[serde(default = "default_node_cert_validity_secs")]
+    pub node_cert_validity_secs: u64,
+}
+
+/// Docker's default: 90 days.
+pub const DEFAULT_NODE_CERT_VALIDITY_SECS: u64 = 90 * 24 * 3600;
+
+fn default_node_cert_validity_secs() -> u64 {
+    DEFAULT_NODE_CERT_VALIDITY_SECS
 }
 
 impl Default for ClusterSpec {
@@ -24,6 +34,7 @@ impl Default for ClusterSpec {
             task_history_limit: 5,
             snapshot_interval: 1000,
             ingress_subnet: crate::network::DEFAULT_INGRESS_SUBNET.to_string(),
+            node_cert_validity_secs: DEFAULT_NODE_CERT_VALIDITY_SECS,
         }
     }
 }
@@ -41,4 +52,60 @@ pub struct Cluster {
     pub meta: Meta,
     pub spec: ClusterSpec,
     pub join_tokens: JoinTokens,
+    /// The cluster's root CA. Replicated through Raft, so only managers hold it; it never
+    /// crosses the gRPC edge (the protobuf `Cluster` has no such field).
+    #[serde(default)]
+    pub root_ca: RootCaMaterial,
+}
+
+/// The root CA every node certificate chains to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootCaMaterial {
+    /// PEM of the self-signed CA certificate; its digest is the middle part of join tokens.
+    pub cert_pem: String,
+    /// PEM of the CA's private key: what lets a manager sign node certificates.
+    pub key_pem: Secret,
+}
+
+/// A value that must never show in logs or error messages: `Debug` prints `[redacted]`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that uses it (signing, a 0600 file).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let ca = RootCaMaterial {
+            cert_pem: "CERT".into(),
+            key_pem: Secret::new("-----BEGIN PRIVATE KEY----- sekrit"),
+        };
+        let shown = format!("{ca:?}");
+        assert!(!shown.contains("sekrit"), "{shown}");
+        assert!(shown.contains("[redacted]"), "{shown}");
+        assert_eq!(ca.key_pem.expose(), "-----BEGIN PRIVATE KEY----- sekrit");
+    }
 }

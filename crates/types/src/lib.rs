@@ -18,7 +18,7 @@ pub mod service;
 pub mod task;
 pub mod validate;
 
-pub use cluster::{Cluster, ClusterSpec, JoinTokens};
+pub use cluster::{Cluster, ClusterSpec, JoinTokens, RootCaMaterial, Secret};
 pub use meta::{new_id, now_ms, Meta};
 pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
 pub use network::{Network, NetworkSpec};

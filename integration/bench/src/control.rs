@@ -15,17 +15,6 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 pub type Control = ControlClient<Channel>;
 
-/// A manager's control API at `IP:PORT`.
-pub async fn connect_tcp(addr: &str) -> Result<Control> {
-    let channel = Endpoint::from_shared(format!("http://{addr}"))?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .with_context(|| format!("connecting to the manager at {addr}"))?;
-    Ok(ControlClient::new(channel))
-}
-
 /// A manager's control API on its unix socket.
 pub async fn connect_socket(path: PathBuf) -> Result<Control> {
     let shown = path.display().to_string();

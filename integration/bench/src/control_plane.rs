@@ -1,6 +1,6 @@
 //! (c) The control plane end to end: 3 `swarmd` managers (processes, test executor) + 100
-//! simulated workers (in-process `agent::Agent`s with a `TestExecutor`, joined over gRPC with
-//! the worker token), `replicas=1000` → all RUNNING.
+//! simulated workers (in-process `agent::Agent`s with a `TestExecutor`, joined with the worker
+//! token and holding their own node certificates, like real nodes), `replicas=1000` → all RUNNING.
 //! (g) Managers' resident memory idle and with those 1,000 tasks in their stores.
 
 use std::sync::Arc;
@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use agent::{Agent, AgentConfig, RecordingNetwork, TestExecutor};
 use anyhow::{Context, Result};
-use api::dispatcher::membership_client::MembershipClient;
-use api::dispatcher::JoinRequest;
 use tokio_util::sync::CancellationToken;
 
 use crate::control::{self, service_spec};
@@ -51,21 +49,35 @@ pub async fn run(report: &mut Report, bins: &Binaries) -> Result<()> {
     for i in 0..AGENTS {
         let hostname = format!("sim{i:03}");
         let advertise = free_loopback_addr().to_string();
-        let node_id = join(&managers[0], &token, &hostname, &advertise).await?;
+        let admitted = agent::join::join(agent::join::JoinRequest {
+            manager: managers[0].clone(),
+            token: token.clone(),
+            hostname: hostname.clone(),
+            advertise_addr: advertise.clone(),
+            listen_addr: advertise.clone(),
+        })
+        .await
+        .with_context(|| format!("joining {hostname}"))?;
+        let dial = security::Dial::mutual_tls(
+            admitted.credentials.client_config()?,
+            security::MANAGER_NAME,
+            Duration::from_secs(1),
+        );
         let agent = Agent::new(
             AgentConfig {
-                node_id,
+                node_id: admitted.node_id,
                 managers: managers.clone(),
                 hostname: hostname.clone(),
                 listen_addr: advertise,
                 drain_delay: Duration::from_millis(300),
+                dial,
             },
             Arc::new(TestExecutor::new(&hostname)),
             Arc::new(RecordingNetwork::default()),
         );
         agents.push(tokio::spawn(agent.run(shutdown.child_token())));
     }
-    let mut ctl = control::connect_tcp(&managers[0]).await?;
+    let mut ctl = control::connect_socket(cluster.managers[0].socket()).await?;
     let all = 3 + AGENTS;
     while control::ready_nodes(&mut ctl).await? < all {
         anyhow::ensure!(
@@ -125,26 +137,6 @@ pub async fn run(report: &mut Report, bins: &Binaries) -> Result<()> {
     }
     drop(cluster);
     Ok(())
-}
-
-/// Admits a simulated node with the worker token; returns its node ID.
-async fn join(manager: &str, token: &str, hostname: &str, advertise: &str) -> Result<String> {
-    let mut client = MembershipClient::connect(format!("http://{manager}"))
-        .await
-        .context("connecting to the membership service")?;
-    let reply = client
-        .join(JoinRequest {
-            token: token.to_string(),
-            hostname: hostname.to_string(),
-            advertise_addr: advertise.to_string(),
-            listen_addr: advertise.to_string(),
-            description: None,
-            node_id: String::new(),
-        })
-        .await
-        .with_context(|| format!("joining {hostname}"))?
-        .into_inner();
-    Ok(reply.node_id)
 }
 
 fn rss_mib(cluster: &Managers) -> Vec<f64> {

@@ -23,8 +23,9 @@ pub async fn run(report: &mut Report, bins: &Binaries, quick: bool) -> Result<()
     let b = bins.clone();
     let mut cluster = tokio::task::spawn_blocking(move || Managers::start(&b, 3)).await?;
     let leader = cluster.leader_seen_by(0).context("no leader")?;
-    let leader_addr = cluster.managers[leader].addr.to_string();
-    let mut control = control::connect_tcp(&leader_addr).await?;
+    // The managers' unix sockets: remote control over TCP needs a client certificate.
+    let leader_socket = cluster.managers[leader].socket();
+    let mut control = control::connect_socket(leader_socket.clone()).await?;
 
     // Warm-up: connections, the first redb transactions.
     for i in 0..20 {
@@ -56,7 +57,7 @@ pub async fn run(report: &mut Report, bins: &Binaries, quick: bool) -> Result<()
     ));
     report.samples.raft_commit_ms = latencies;
 
-    let (rate, conflicts) = throughput(&leader_addr, window).await?;
+    let (rate, conflicts) = throughput(&leader_socket, window).await?;
     report.add(
         s,
         "concurrent writes/s (acknowledged)",
@@ -71,7 +72,7 @@ pub async fn run(report: &mut Report, bins: &Binaries, quick: bool) -> Result<()
 
     // e. Kill -9 the leader; write through a survivor until one is acknowledged.
     let survivor = (leader + 1) % 3;
-    let mut control = control::connect_tcp(&cluster.managers[survivor].addr.to_string()).await?;
+    let mut control = control::connect_socket(cluster.managers[survivor].socket()).await?;
     let killed = Instant::now();
     cluster.managers[leader].kill9();
     let mut attempt = 0u64;
@@ -165,12 +166,12 @@ pub async fn write(control: &mut Control, name: &str) -> Result<()> {
 
 /// Acknowledged writes per second from [`WRITERS`] concurrent clients over `window`, and how
 /// many writes the manager refused as conflicting with a concurrent one.
-async fn throughput(addr: &str, window: Duration) -> Result<(f64, u64)> {
+async fn throughput(socket: &std::path::Path, window: Duration) -> Result<(f64, u64)> {
     let start = Instant::now();
     let writers = (0..WRITERS).map(|w| {
-        let addr = addr.to_string();
+        let socket = socket.to_path_buf();
         async move {
-            let mut control = control::connect_tcp(&addr).await?;
+            let mut control = control::connect_socket(socket).await?;
             let (mut done, mut conflicts, mut i) = (0u64, 0u64, 0u64);
             while start.elapsed() < window {
                 i += 1;

@@ -33,7 +33,11 @@ pub const INGRESS_SUBNET: &str = "10.255.0.0/16";
 pub const INGRESS_PREFIX: &str = "10.255.";
 
 pub fn node_ip(node: &str) -> &'static str {
-    NODES.iter().find(|(n, _)| *n == node).map(|(_, ip)| *ip).expect("a lab node")
+    NODES
+        .iter()
+        .find(|(n, _)| *n == node)
+        .map(|(_, ip)| *ip)
+        .expect("a lab node")
 }
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -43,7 +47,10 @@ pub fn lab_script() -> PathBuf {
 }
 
 fn in_ci() -> bool {
-    matches!(std::env::var("CI").as_deref(), Ok("true") | Ok("1") | Ok("TRUE"))
+    matches!(
+        std::env::var("CI").as_deref(),
+        Ok("true") | Ok("1") | Ok("TRUE")
+    )
 }
 
 fn is_root() -> bool {
@@ -146,12 +153,18 @@ pub fn ensure_lab() -> Option<Lab> {
     if !is_root() {
         let why = "the lab tests need root (network namespaces, private dockerds)";
         if in_ci() {
-            panic!("CI=true: {why}, and this test runs as a non-root user: the lab cannot be set up");
+            panic!(
+                "CI=true: {why}, and this test runs as a non-root user: the lab cannot be set up"
+            );
         }
         eprintln!("SKIP: {why}; run as root (CI=true makes this a failure)");
         return None;
     }
-    let lab = Lab { script: lab_script(), services: RefCell::new(Vec::new()), _serial: serial };
+    let lab = Lab {
+        script: lab_script(),
+        services: RefCell::new(Vec::new()),
+        _serial: serial,
+    };
     if let Err(e) = lab.bring_up() {
         panic!("the lab could not be set up: {e:#}");
     }
@@ -197,13 +210,20 @@ impl Lab {
             bail!(
                 "`lab.sh up` failed (exit {:?}{}):\n{}",
                 out.code,
-                if out.timed_out { ", timed out after 240 s" } else { "" },
+                if out.timed_out {
+                    ", timed out after 240 s"
+                } else {
+                    ""
+                },
                 tail(&out.both(), 40)
             );
         }
         let h = self.health()?;
         if !h.healthy() {
-            bail!("`lab.sh up` succeeded but the lab is not healthy: {h:?}\n{}", tail(&out.both(), 20));
+            bail!(
+                "`lab.sh up` succeeded but the lab is not healthy: {h:?}\n{}",
+                tail(&out.both(), 20)
+            );
         }
         eprintln!("lab: up in {:.1} s", t0.elapsed().as_secs_f64());
         Ok(())
@@ -219,17 +239,25 @@ impl Lab {
         for line in out.stdout.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
             let Some(first) = f.first() else { continue };
-            let Some((node, ip)) = NODES.iter().find(|(n, _)| n == first) else { continue };
+            let Some((node, ip)) = NODES.iter().find(|(n, _)| n == first) else {
+                continue;
+            };
             if f.get(1) == Some(ip) {
                 // NODE ADDRESS NETNS containerd dockerd swarmd ("pid N" or "down")
-                h.daemons_up.insert(node.to_string(), f.get(2) == Some(&"yes") && !line.contains("down"));
+                h.daemons_up.insert(
+                    node.to_string(),
+                    f.get(2) == Some(&"yes") && !line.contains("down"),
+                );
             }
         }
         for line in out.stdout.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
             // ID [*] HOSTNAME STATUS ...
             for (node, _) in NODES {
-                if f.iter().position(|w| *w == node).is_some_and(|i| f.get(i + 1) == Some(&"Ready")) {
+                if f.iter()
+                    .position(|w| *w == node)
+                    .is_some_and(|i| f.get(i + 1) == Some(&"Ready"))
+                {
                     h.ready.insert(node.to_string(), true);
                 }
             }
@@ -278,7 +306,10 @@ impl Lab {
         let out = self.ctl(&full)?;
         out.lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).with_context(|| format!("swarmctl {}: not JSON: {l}", args.join(" "))))
+            .map(|l| {
+                serde_json::from_str(l)
+                    .with_context(|| format!("swarmctl {}: not JSON: {l}", args.join(" ")))
+            })
             .collect()
     }
 
@@ -296,7 +327,10 @@ impl Lab {
         full.extend_from_slice(args);
         let t0 = Instant::now();
         let out = self.show(&full)?;
-        println!("(service create {name}: {:.2} s)", t0.elapsed().as_secs_f64());
+        println!(
+            "(service create {name}: {:.2} s)",
+            t0.elapsed().as_secs_f64()
+        );
         Ok(out)
     }
 
@@ -305,28 +339,45 @@ impl Lab {
     pub fn remove_service(&self, name: &str) -> Result<()> {
         self.ctl(&["service", "rm", name])?;
         self.services.borrow_mut().retain(|s| s != name);
-        wait_for(&format!("service {name} gone from the network and every mesh"), Duration::from_secs(30), || {
-            let tasks: Vec<_> =
-                self.ingress_tasks()?.into_iter().filter(|t| t.service() == name).collect();
-            if !tasks.is_empty() {
-                return Ok(Err(format!("tasks still on the ingress network: {tasks:?}")));
-            }
-            for (node, _) in NODES {
-                if self.health_of(node) && self.mesh(node)?.iter().any(|m| m.service == name) {
-                    return Ok(Err(format!("{node}'s mesh still lists {name}")));
+        wait_for(
+            &format!("service {name} gone from the network and every mesh"),
+            Duration::from_secs(30),
+            || {
+                let tasks: Vec<_> = self
+                    .ingress_tasks()?
+                    .into_iter()
+                    .filter(|t| t.service() == name)
+                    .collect();
+                if !tasks.is_empty() {
+                    return Ok(Err(format!(
+                        "tasks still on the ingress network: {tasks:?}"
+                    )));
                 }
-            }
-            Ok(Ok(()))
-        })
+                for (node, _) in NODES {
+                    if self.health_of(node) && self.mesh(node)?.iter().any(|m| m.service == name) {
+                        return Ok(Err(format!("{node}'s mesh still lists {name}")));
+                    }
+                }
+                Ok(Ok(()))
+            },
+        )
     }
 
     fn health_of(&self, node: &str) -> bool {
-        self.health().map(|h| h.daemons_up.get(node).copied().unwrap_or(false)).unwrap_or(false)
+        self.health()
+            .map(|h| h.daemons_up.get(node).copied().unwrap_or(false))
+            .unwrap_or(false)
     }
 
     /// The service's tasks whose desired state is running, from `service ps --format json`.
     pub fn ps(&self, service: &str) -> Result<Vec<PsTask>> {
-        self.ps_filtered(&["service", "ps", service, "--filter", "desired-state=running"])
+        self.ps_filtered(&[
+            "service",
+            "ps",
+            service,
+            "--filter",
+            "desired-state=running",
+        ])
     }
 
     /// Every task of the service, history included.
@@ -358,12 +409,18 @@ impl Lab {
     pub fn ingress(&self) -> Result<Value> {
         let out = self.ctl(&["network", "inspect", "ingress"])?;
         let v: Value = serde_json::from_str(&out).context("network inspect ingress: not JSON")?;
-        v.get(0).cloned().ok_or_else(|| anyhow!("network inspect ingress: empty list"))
+        v.get(0)
+            .cloned()
+            .ok_or_else(|| anyhow!("network inspect ingress: empty list"))
     }
 
     pub fn ingress_tasks(&self) -> Result<Vec<IngressTask>> {
         let net = self.ingress()?;
-        let tasks = net.get("tasks").and_then(Value::as_array).cloned().unwrap_or_default();
+        let tasks = net
+            .get("tasks")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         tasks
             .iter()
             .map(|t| {
@@ -387,8 +444,19 @@ impl Lab {
             let it = net
                 .iter()
                 .find(|n| n.task_id.starts_with(&t.id))
-                .ok_or_else(|| anyhow!("task {} ({}) is running but not on the ingress network", t.name, t.id))?;
-            out.push(Replica { task_id: it.task_id.clone(), name: t.name.clone(), node: t.node.clone(), addr: it.addr.clone() });
+                .ok_or_else(|| {
+                    anyhow!(
+                        "task {} ({}) is running but not on the ingress network",
+                        t.name,
+                        t.id
+                    )
+                })?;
+            out.push(Replica {
+                task_id: it.task_id.clone(),
+                name: t.name.clone(),
+                node: t.node.clone(),
+                addr: it.addr.clone(),
+            });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -399,9 +467,15 @@ impl Lab {
     pub fn wait_running(&self, service: &str, n: usize, timeout: Duration) -> Result<Vec<Replica>> {
         wait_for(&format!("{n} running tasks of {service}"), timeout, || {
             let ps = self.ps(service)?;
-            let running = ps.iter().filter(|t| t.current_state.starts_with("Running")).count();
+            let running = ps
+                .iter()
+                .filter(|t| t.current_state.starts_with("Running"))
+                .count();
             if running != n || ps.len() != n {
-                return Ok(Err(format!("{running} running of {} desired-running: {ps:?}", ps.len())));
+                return Ok(Err(format!(
+                    "{running} running of {} desired-running: {ps:?}",
+                    ps.len()
+                )));
             }
             Ok(Ok(self.running_tasks(service)?))
         })
@@ -412,8 +486,14 @@ impl Lab {
     /// `node mesh NODE --format json`: the node's kernel mesh table.
     pub fn mesh(&self, node: &str) -> Result<Vec<MeshService>> {
         let v = self.ctl_json_lines(&["node", "mesh", node])?;
-        let doc = v.first().ok_or_else(|| anyhow!("node mesh {node}: no output"))?;
-        let services = doc.get("Services").and_then(Value::as_array).cloned().unwrap_or_default();
+        let doc = v
+            .first()
+            .ok_or_else(|| anyhow!("node mesh {node}: no output"))?;
+        let services = doc
+            .get("Services")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         services
             .iter()
             .map(|s| {
@@ -428,7 +508,8 @@ impl Lab {
                 Ok(MeshService {
                     service: str_field(s, "Service").unwrap_or_default(),
                     protocol: str_field(s, "Protocol").unwrap_or_default(),
-                    published_port: s.get("PublishedPort").and_then(Value::as_u64).unwrap_or(0) as u16,
+                    published_port: s.get("PublishedPort").and_then(Value::as_u64).unwrap_or(0)
+                        as u16,
                     backends,
                 })
             })
@@ -437,22 +518,36 @@ impl Lab {
 
     /// Waits until every node in `nodes` has exactly `replicas`' addresses (on `target` port) as
     /// the backends of published port `port`.
-    pub fn wait_mesh(&self, nodes: &[&str], port: u16, target: u16, replicas: &[Replica], timeout: Duration) -> Result<()> {
-        let want: BTreeSet<String> = replicas.iter().map(|r| format!("{}:{target}", r.addr)).collect();
-        wait_for(&format!("mesh port {port} -> {want:?} on {nodes:?}"), timeout, || {
-            for node in nodes {
-                let m = self.mesh(node)?;
-                let got: BTreeSet<String> = m
-                    .iter()
-                    .filter(|s| s.published_port == port)
-                    .flat_map(|s| s.backends.iter().cloned())
-                    .collect();
-                if got != want {
-                    return Ok(Err(format!("{node}: port {port} backends {got:?}")));
+    pub fn wait_mesh(
+        &self,
+        nodes: &[&str],
+        port: u16,
+        target: u16,
+        replicas: &[Replica],
+        timeout: Duration,
+    ) -> Result<()> {
+        let want: BTreeSet<String> = replicas
+            .iter()
+            .map(|r| format!("{}:{target}", r.addr))
+            .collect();
+        wait_for(
+            &format!("mesh port {port} -> {want:?} on {nodes:?}"),
+            timeout,
+            || {
+                for node in nodes {
+                    let m = self.mesh(node)?;
+                    let got: BTreeSet<String> = m
+                        .iter()
+                        .filter(|s| s.published_port == port)
+                        .flat_map(|s| s.backends.iter().cloned())
+                        .collect();
+                    if got != want {
+                        return Ok(Err(format!("{node}: port {port} backends {got:?}")));
+                    }
                 }
-            }
-            Ok(Ok(()))
-        })
+                Ok(Ok(()))
+            },
+        )
     }
 
     // -- traffic ----------------------------------------------------------------------------
@@ -460,9 +555,16 @@ impl Lab {
     /// One HTTP GET from the client namespace (`lab.sh curl client URL --max-time SECS`).
     pub fn curl_from(&self, from: &str, url: &str, max_time: u32) -> Result<String> {
         let mt = max_time.to_string();
-        let out = self.lab(&["curl", from, url, "--max-time", &mt], Duration::from_secs(max_time as u64 + 10))?;
+        let out = self.lab(
+            &["curl", from, url, "--max-time", &mt],
+            Duration::from_secs(max_time as u64 + 10),
+        )?;
         if !out.ok() {
-            bail!("curl {url} from {from}: exit {:?}: {}", out.code, out.stderr.trim());
+            bail!(
+                "curl {url} from {from}: exit {:?}: {}",
+                out.code,
+                out.stderr.trim()
+            );
         }
         Ok(out.stdout)
     }
@@ -476,8 +578,11 @@ impl Lab {
         let url = format!("http://{ip}:{port}/");
         (0..n)
             .map(|i| {
-                let body = self.curl(&url).with_context(|| format!("request {}/{n}", i + 1))?;
-                Whoami::parse(&body).with_context(|| format!("{url}: not a whoami answer: {body:?}"))
+                let body = self
+                    .curl(&url)
+                    .with_context(|| format!("request {}/{n}", i + 1))?;
+                Whoami::parse(&body)
+                    .with_context(|| format!("{url}: not a whoami answer: {body:?}"))
             })
             .collect()
     }
@@ -485,19 +590,36 @@ impl Lab {
     /// `n` requests from the client to each node's IP on `port`: every request answers and the
     /// answers come from exactly `replicas` (by overlay IP, and distinct hostnames). Prints a
     /// per-node distribution.
-    pub fn assert_mesh_reaches(&self, nodes: &[&str], port: u16, n: usize, replicas: &[Replica]) -> Result<()> {
+    pub fn assert_mesh_reaches(
+        &self,
+        nodes: &[&str],
+        port: u16,
+        n: usize,
+        replicas: &[Replica],
+    ) -> Result<()> {
         let want: BTreeSet<&str> = replicas.iter().map(|r| r.addr.as_str()).collect();
         for node in nodes {
             let ip = node_ip(node);
             let hits = match self.whoami_hits(ip, port, n) {
                 Ok(h) => h,
-                Err(e) => return Err(e.context(format!("overlay diagnostics: {}", self.overlay_diagnostics()))),
+                Err(e) => {
+                    return Err(e.context(format!(
+                        "overlay diagnostics: {}",
+                        self.overlay_diagnostics()
+                    )))
+                }
             };
             let mut by_ip: BTreeMap<String, (String, usize)> = BTreeMap::new();
             for h in &hits {
-                by_ip.entry(h.overlay_ip.clone()).or_insert((h.hostname.clone(), 0)).1 += 1;
+                by_ip
+                    .entry(h.overlay_ip.clone())
+                    .or_insert((h.hostname.clone(), 0))
+                    .1 += 1;
             }
-            let dist: Vec<String> = by_ip.iter().map(|(ip, (h, c))| format!("{h}@{ip} x{c}")).collect();
+            let dist: Vec<String> = by_ip
+                .iter()
+                .map(|(ip, (h, c))| format!("{h}@{ip} x{c}"))
+                .collect();
             println!("  {n} requests to {ip}:{port} -> {}", dist.join(", "));
             let got: BTreeSet<&str> = by_ip.keys().map(String::as_str).collect();
             if got != want {
@@ -507,7 +629,11 @@ impl Lab {
             }
             let hostnames: BTreeSet<&str> = by_ip.values().map(|(h, _)| h.as_str()).collect();
             if hostnames.len() != replicas.len() {
-                bail!("requests to {ip}:{port}: {} distinct hostnames for {} replicas: {dist:?}", hostnames.len(), replicas.len());
+                bail!(
+                    "requests to {ip}:{port}: {} distinct hostnames for {} replicas: {dist:?}",
+                    hostnames.len(),
+                    replicas.len()
+                );
             }
         }
         Ok(())
@@ -526,10 +652,16 @@ impl Lab {
         };
         let mut report = Vec::new();
         for (node, _) in NODES {
-            let Ok(out) = self.lab(&["sh", node, "bridge", "fdb", "show", "br", "swarm-ingress"], Duration::from_secs(10)) else {
+            let Ok(out) = self.lab(
+                &["sh", node, "bridge", "fdb", "show", "br", "swarm-ingress"],
+                Duration::from_secs(10),
+            ) else {
                 continue;
             };
-            for t in tasks.iter().filter(|t| t.node == node && t.state == "Running") {
+            for t in tasks
+                .iter()
+                .filter(|t| t.node == node && t.state == "Running")
+            {
                 let mac = task_mac(&t.addr);
                 for line in out.stdout.lines() {
                     let learned = line.starts_with(&mac)
@@ -540,13 +672,19 @@ impl Lab {
                     if learned {
                         report.push(format!(
                             "{node}: task {} ({}, local) has a stale learned bridge FDB entry `{}`",
-                            t.name, t.addr, line.trim()
+                            t.name,
+                            t.addr,
+                            line.trim()
                         ));
                     }
                 }
             }
         }
-        if report.is_empty() { "no stale learned FDB entry for a local task".into() } else { report.join("; ") }
+        if report.is_empty() {
+            "no stale learned FDB entry for a local task".into()
+        } else {
+            report.join("; ")
+        }
     }
 }
 
@@ -597,7 +735,10 @@ pub struct IngressTask {
 impl IngressTask {
     /// "web.3" -> "web".
     pub fn service(&self) -> &str {
-        self.name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&self.name)
+        self.name
+            .rsplit_once('.')
+            .map(|(s, _)| s)
+            .unwrap_or(&self.name)
     }
 }
 
@@ -662,7 +803,11 @@ pub fn str_field(v: &Value, key: &str) -> Result<String> {
 
 /// Polls `f` every 200 ms until it returns `Ok(Ok(value))`; `Ok(Err(state))` means "not yet"
 /// (the last state is in the timeout error), `Err` aborts at once.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<std::result::Result<T, String>>) -> Result<T> {
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> Result<std::result::Result<T, String>>,
+) -> Result<T> {
     let t0 = Instant::now();
     loop {
         let last = match f() {
@@ -671,7 +816,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Result<
             Err(e) => format!("error: {e:#}"),
         };
         if t0.elapsed() >= timeout {
-            bail!("timed out after {:.1} s waiting for {what}; last: {last}", timeout.as_secs_f64());
+            bail!(
+                "timed out after {:.1} s waiting for {what}; last: {last}",
+                timeout.as_secs_f64()
+            );
         }
         thread::sleep(Duration::from_millis(200));
     }
@@ -696,12 +844,20 @@ pub struct Timer {
 impl Timer {
     pub fn start(name: &'static str) -> Timer {
         println!("=== {name}");
-        Timer { name, t0: Instant::now() }
+        Timer {
+            name,
+            t0: Instant::now(),
+        }
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        println!("=== {}: {:.2} s{}", self.name, self.t0.elapsed().as_secs_f64(), if thread::panicking() { " (failed)" } else { "" });
+        println!(
+            "=== {}: {:.2} s{}",
+            self.name,
+            self.t0.elapsed().as_secs_f64(),
+            if thread::panicking() { " (failed)" } else { "" }
+        );
     }
 }

@@ -20,6 +20,7 @@ fn cluster(subnet: &str) -> Cluster {
             ..Default::default()
         },
         join_tokens: Default::default(),
+        root_ca: Default::default(),
     }
 }
 

@@ -5,7 +5,7 @@ use store::{Object, Store};
 use types::{Cluster, Network};
 
 use super::error::ApiError;
-use super::token::new_join_token;
+use security::{new_join_token, RootCa};
 
 pub fn get(store: &Store) -> Result<Cluster, ApiError> {
     store.view(|t| t.cluster().cloned()).ok_or_else(|| {
@@ -32,11 +32,13 @@ pub async fn rotate_join_tokens(
             let mut cluster = tables.cluster().cloned().ok_or_else(|| {
                 ApiError::FailedPrecondition("this manager has no cluster yet".into())
             })?;
+            let digest = RootCa::digest_of_pem(&cluster.root_ca.cert_pem)
+                .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
             if req.worker {
-                cluster.join_tokens.worker = new_join_token(&cluster.id);
+                cluster.join_tokens.worker = new_join_token(&digest);
             }
             if req.manager {
-                cluster.join_tokens.manager = new_join_token(&cluster.id);
+                cluster.join_tokens.manager = new_join_token(&digest);
             }
             tx.update(Object::Cluster(cluster));
             Ok::<_, ApiError>(())

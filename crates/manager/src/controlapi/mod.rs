@@ -8,7 +8,6 @@
 //! - [`nodes`]: list, get, update (availability, labels, promote/demote), remove nodes
 //! - [`cluster`]: the cluster object, join-token rotation, networks
 //! - [`agents`]: what is read from a node's agent: its live mesh table, task logs
-//! - [`token`]: making and parsing `SWMTKN-1-…` join tokens
 //! - [`error`]: the one mapping from failures to `tonic::Status`
 
 pub mod agents;
@@ -16,7 +15,6 @@ pub mod cluster;
 pub mod error;
 pub mod nodes;
 pub mod services;
-pub mod token;
 
 #[cfg(test)]
 mod tests;
@@ -35,7 +33,6 @@ use tonic::{Request, Response, Status};
 use types::Node;
 
 pub use error::ApiError;
-pub use token::{cluster_fingerprint, new_join_token, parse_join_token, ParsedJoinToken};
 
 /// Response metadata naming the node that answered, so `swarmctl node ls` can mark it with `*`.
 pub const NODE_ID_METADATA: &str = "swarm-node-id";
@@ -104,6 +101,24 @@ impl Control for ControlApi {
         request: Request<pc::RotateJoinTokenRequest>,
     ) -> Result<Response<pb::Cluster>, Status> {
         reply(cluster::rotate_join_tokens(&self.store, request.into_inner()).await)
+    }
+
+    async fn issue_client_certificate(
+        &self,
+        request: Request<pc::IssueClientCertificateRequest>,
+    ) -> Result<Response<pc::IssueClientCertificateResponse>, Status> {
+        let name = format!("client-{}", types::new_id());
+        let issued = crate::membership::issuer::issue(
+            &self.store,
+            &request.get_ref().csr,
+            &name,
+            security::CertRole::Client,
+        )?;
+        tracing::info!(client = %name, "issued a client certificate");
+        Ok(Response::new(pc::IssueClientCertificateResponse {
+            certificate: issued.certificate,
+            ca_certificate: issued.ca_certificate,
+        }))
     }
 
     async fn list_nodes(

@@ -80,6 +80,19 @@ fn to_message(a: &Assignment) -> pb::SessionMessage {
     }
 }
 
+/// A node speaks only for itself. The daemon serves the dispatcher behind an authorizer that
+/// leaves the caller's verified identity in the request; it must be the node the request names.
+/// (Without one, as in in-process tests, there is no identity to compare.)
+fn check_caller<T>(request: &Request<T>, node_id: &str) -> Result<(), Status> {
+    match request.extensions().get::<security::PeerIdentity>() {
+        Some(peer) if peer.node_id != node_id => Err(Status::permission_denied(format!(
+            "node {} cannot speak for node {node_id}",
+            peer.node_id
+        ))),
+        _ => Ok(()),
+    }
+}
+
 type SessionStream = Pin<Box<dyn Stream<Item = Result<pb::SessionMessage, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -90,6 +103,7 @@ impl pb::dispatcher_server::Dispatcher for DispatcherService {
         &self,
         request: Request<pb::SessionRequest>,
     ) -> Result<Response<Self::SessionStream>, Status> {
+        check_caller(&request, &request.get_ref().node_id)?;
         let d = self.leader()?;
         let req = request.into_inner();
         let description = req
@@ -120,6 +134,7 @@ impl pb::dispatcher_server::Dispatcher for DispatcherService {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        check_caller(&request, &request.get_ref().node_id)?;
         let d = self.leader()?;
         let req = request.into_inner();
         let period = d
@@ -134,6 +149,7 @@ impl pb::dispatcher_server::Dispatcher for DispatcherService {
         &self,
         request: Request<pb::UpdateTaskStatusRequest>,
     ) -> Result<Response<pb::UpdateTaskStatusResponse>, Status> {
+        check_caller(&request, &request.get_ref().node_id)?;
         let d = self.leader()?;
         let req = request.into_inner();
         let mut updates = Vec::with_capacity(req.updates.len());

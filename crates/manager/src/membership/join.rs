@@ -1,4 +1,5 @@
-//! `Membership.Join`: admits a node with a join token.
+//! `Membership`: admits a node with a join token and gives it its certificate; renews the
+//! certificate of a node that is still a member.
 
 use api::dispatcher as pb;
 use store::{Object, Store, StoreError};
@@ -6,6 +7,7 @@ use tonic::{Request, Response, Status};
 use types::{ManagerStatus, Node, NodeRole, NodeState};
 
 use crate::dispatcher::view::manager_addrs;
+use crate::membership::issuer::{certificate_role, issue};
 
 pub struct MembershipService {
     store: Store,
@@ -25,9 +27,9 @@ pub fn role_for_token(cluster: &types::Cluster, token: &str) -> Result<NodeRole,
             "join token is malformed: it must start with SWMTKN-1- (get one with `swarmctl cluster join-token worker` on a manager)",
         ));
     }
-    if token == cluster.join_tokens.manager {
+    if security::token_matches(token, &cluster.join_tokens.manager) {
         Ok(NodeRole::Manager)
-    } else if token == cluster.join_tokens.worker {
+    } else if security::token_matches(token, &cluster.join_tokens.worker) {
         Ok(NodeRole::Worker)
     } else {
         Err(Status::permission_denied(
@@ -59,6 +61,11 @@ impl pb::membership_server::Membership for MembershipService {
                 req.advertise_addr
             )));
         }
+        security::check_csr(&req.csr).map_err(|e| {
+            Status::invalid_argument(format!(
+                "join: {e}; this swarmd is too old for this cluster?"
+            ))
+        })?;
         let description = req
             .description
             .clone()
@@ -107,6 +114,8 @@ impl pb::membership_server::Membership for MembershipService {
                     cluster_id,
                     managers,
                     raft_id,
+                    certificate: String::new(),
+                    ca_certificate: String::new(),
                 };
                 if existing.is_some() {
                     tx.update(Object::Node(node));
@@ -116,7 +125,45 @@ impl pb::membership_server::Membership for MembershipService {
                 Ok(out)
             })
             .await;
-        result.map(Response::new).map_err(|e: JoinError| e.0)
+        let mut out = result.map_err(|e: JoinError| e.0)?;
+        let role = if out.raft_id != 0 {
+            security::CertRole::Manager
+        } else {
+            security::CertRole::Worker
+        };
+        let issued = issue(&self.store, &req.csr, &out.node_id, role)?;
+        out.certificate = issued.certificate;
+        out.ca_certificate = issued.ca_certificate;
+        tracing::info!(node = %out.node_id, %role, hostname = %req.hostname, "node joined");
+        Ok(Response::new(out))
+    }
+
+    async fn renew_certificate(
+        &self,
+        request: Request<pb::RenewCertificateRequest>,
+    ) -> Result<Response<pb::RenewCertificateResponse>, Status> {
+        let peer = security::peer_identity(&request)?;
+        if peer.role == security::CertRole::Client {
+            return Err(Status::permission_denied(
+                "client certificates are renewed with `swarmctl cluster client-cert`",
+            ));
+        }
+        let node = self
+            .store
+            .view(|t| t.nodes.get(&peer.node_id).cloned())
+            .ok_or_else(|| {
+                Status::permission_denied(format!(
+                    "node {} is not a member of this cluster (removed?)",
+                    peer.node_id
+                ))
+            })?;
+        let role = certificate_role(&node);
+        let issued = issue(&self.store, &request.get_ref().csr, &node.id, role)?;
+        tracing::debug!(node = %node.id, %role, "certificate renewed");
+        Ok(Response::new(pb::RenewCertificateResponse {
+            certificate: issued.certificate,
+            ca_certificate: issued.ca_certificate,
+        }))
     }
 }
 

@@ -1,10 +1,12 @@
 //! Node admission and manager membership.
 //!
-//! - [`join`]: the `Membership.Join` RPC: a join token decides the role; the node object is
-//!   created in the store (any manager serves it, the write goes to the leader)
+//! - [`join`]: the `Membership` RPCs: `Join` (a join token decides the role; the node object is
+//!   created in the store and the node gets its certificate) and `RenewCertificate`
+//! - [`issuer`]: signing certificates with the cluster CA held in the store
 //! - [`roles`]: the leader-only role manager: makes Raft membership follow each node's
 //!   desired role (join as manager, promote, demote, remove) and records who leads
 
+pub mod issuer;
 pub mod join;
 pub mod roles;
 

@@ -111,6 +111,7 @@ mod tests {
                     ..Default::default()
                 },
                 join_tokens: Default::default(),
+                root_ca: Default::default(),
             },
         );
         for task in tasks {

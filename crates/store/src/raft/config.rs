@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::RaftNodeError;
+use super::network::{Dial, CONNECT_TIMEOUT};
 use super::NodeId;
 
 /// Everything a manager needs to run Raft. Built by the daemon from its flags.
@@ -38,6 +39,8 @@ pub struct RaftConfig {
     pub catch_up_timeout: Duration,
     /// Deadline for sending and installing one snapshot.
     pub snapshot_timeout: Duration,
+    /// How to reach peers (the daemon's mutual TLS; plaintext by default).
+    pub dial: Dial,
 }
 
 impl Default for RaftConfig {
@@ -55,6 +58,7 @@ impl Default for RaftConfig {
             write_timeout: Duration::from_secs(4),
             catch_up_timeout: Duration::from_secs(60),
             snapshot_timeout: Duration::from_secs(30),
+            dial: Dial::plaintext(CONNECT_TIMEOUT),
         }
     }
 }

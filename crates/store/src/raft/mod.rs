@@ -42,6 +42,7 @@ pub use config::RaftConfig;
 pub use error::RaftNodeError;
 pub use log_store::LogStore;
 pub use membership::Member;
+pub use network::Dial;
 pub use node::{Leadership, RaftNode};
 pub use peers::Reachability;
 pub use proposer::RaftProposer;

@@ -18,9 +18,10 @@ use openraft::raft::{
     SnapshotResponse, VoteRequest, VoteResponse,
 };
 use openraft::{OptionalSend, Snapshot, Vote};
+pub use security::Dial;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::peers::PeerHealth;
 use super::wire::{self, SnapshotHeader};
@@ -28,9 +29,6 @@ use super::{ManagerNode, NodeId, TypeConfig};
 
 /// Snapshots and large append batches exceed tonic's 4 MiB default.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 512 * 1024 * 1024;
-
-/// A dead peer must not hold up an election: dialing gives up quickly on a LAN.
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// The RPCs of `raft.proto`.
 #[derive(Debug, Clone, Copy)]
@@ -54,29 +52,37 @@ pub enum CallError {
     Failed { addr: String, why: String },
 }
 
+/// A dead peer must not hold up an election: dialing gives up quickly on a LAN.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// Channels to peers, shared by Raft replication, forwarded writes and membership requests.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Transport {
+    /// The daemon's mutual-TLS dialer, or plaintext in in-process tests.
+    dial: Dial,
     channels: Arc<Mutex<HashMap<String, Channel>>>,
 }
 
 impl Transport {
+    pub fn new(dial: Dial) -> Transport {
+        Transport {
+            dial,
+            channels: Arc::default(),
+        }
+    }
+
     fn client(&self, addr: &str) -> Result<RaftClient<Channel>, CallError> {
         let mut channels = self.channels.lock().expect("channel lock");
         let channel = match channels.get(addr) {
             Some(c) => c.clone(),
             None => {
-                let endpoint = Endpoint::from_shared(format!("http://{addr}")).map_err(|e| {
-                    CallError::Unreachable {
+                let c = self
+                    .dial
+                    .channel(addr)
+                    .map_err(|why| CallError::Unreachable {
                         addr: addr.into(),
-                        why: format!("bad address: {e}"),
-                    }
-                })?;
-                // Lazy: a peer that is down now is dialed again on the next call.
-                let c = endpoint
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .tcp_nodelay(true)
-                    .connect_lazy();
+                        why,
+                    })?;
                 channels.insert(addr.to_string(), c.clone());
                 c
             }

@@ -70,7 +70,7 @@ impl RaftNode {
         let sm = StateMachine::open(db.clone(), memory.clone()).map_err(|e| state_err(&e))?;
         // Silent for a few election timeouts = unreachable, for `node ls`.
         let peers = Arc::new(PeerHealth::new(config.election_timeout_max * 3));
-        let transport = Transport::default();
+        let transport = Transport::new(config.dial.clone());
         let network = NetworkFactory {
             id: config.id,
             transport: transport.clone(),

@@ -69,6 +69,7 @@ impl From<ClusterSpec> for pb::ClusterSpec {
             task_history_limit: s.task_history_limit,
             snapshot_interval: s.snapshot_interval,
             ingress_subnet: s.ingress_subnet,
+            node_cert_validity_secs: s.node_cert_validity_secs,
         }
     }
 }
@@ -81,6 +82,7 @@ impl From<pb::ClusterSpec> for ClusterSpec {
             task_history_limit: s.task_history_limit,
             snapshot_interval: s.snapshot_interval,
             ingress_subnet: s.ingress_subnet,
+            node_cert_validity_secs: s.node_cert_validity_secs,
         }
     }
 }
@@ -103,6 +105,7 @@ impl From<pb::JoinTokens> for JoinTokens {
     }
 }
 
+/// The root CA stays behind: it is for managers' eyes only, and Raft is how they get it.
 impl From<Cluster> for pb::Cluster {
     fn from(c: Cluster) -> Self {
         pb::Cluster {
@@ -121,6 +124,7 @@ impl From<pb::Cluster> for Cluster {
             meta: c.meta.map(Into::into).unwrap_or_default(),
             spec: c.spec.map(Into::into).unwrap_or_default(),
             join_tokens: c.join_tokens.map(Into::into).unwrap_or_default(),
+            root_ca: Default::default(),
         }
     }
 }
@@ -275,8 +279,16 @@ mod tests {
                 worker: "SWMTKN-1-a-w".into(),
                 manager: "SWMTKN-1-a-m".into(),
             },
+            root_ca: Default::default(),
         };
         assert_eq!(Cluster::from(pb::Cluster::from(c.clone())), c);
+        let mut with_ca = c.clone();
+        with_ca.root_ca.key_pem = crate::Secret::new("KEY");
+        let wire = format!("{:?}", pb::Cluster::from(with_ca));
+        assert!(
+            !wire.contains("KEY"),
+            "the CA key crossed the gRPC edge: {wire}"
+        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ pub(super) fn node(id: &str, hostname: &str, role: NodeRole, state: NodeState) -
 /// A store holding a cluster object and the given nodes.
 pub(super) async fn store_with(nodes: Vec<Node>) -> Store {
     let store = Store::local();
+    let ca = security::RootCa::create("cluster1").unwrap();
     store
         .update(|_, tx| {
             tx.create(Object::Cluster(Cluster {
@@ -64,9 +65,10 @@ pub(super) async fn store_with(nodes: Vec<Node>) -> Store {
                 meta: Default::default(),
                 spec: Default::default(),
                 join_tokens: types::JoinTokens {
-                    worker: super::new_join_token("cluster1"),
-                    manager: super::new_join_token("cluster1"),
+                    worker: security::new_join_token(&ca.digest()),
+                    manager: security::new_join_token(&ca.digest()),
                 },
+                root_ca: ca.material(),
             }));
             for n in &nodes {
                 tx.create(Object::Node(n.clone()));
@@ -135,7 +137,7 @@ async fn rotating_a_token_changes_only_that_token() {
     assert_ne!(after.worker, before.worker);
     assert_eq!(after.manager, before.manager);
     assert_eq!(reply.join_tokens.unwrap().worker, after.worker);
-    assert!(super::parse_join_token(&after.worker).is_ok());
+    assert!(security::parse_join_token(&after.worker).is_ok());
 
     assert_status(
         api.rotate_join_token(Request::new(pc::RotateJoinTokenRequest::default()))

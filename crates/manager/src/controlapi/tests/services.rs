@@ -133,7 +133,10 @@ async fn create_get_and_list() {
     let created = create(&api, s.clone()).await.unwrap();
     assert_eq!(created.spec, s);
     let published = created.endpoint_ports[0].published_port;
-    assert!((30000..=32767).contains(&published), "allocated {published}");
+    assert!(
+        (30000..=32767).contains(&published),
+        "allocated {published}"
+    );
     assert_eq!(created.spec_version, 1);
     assert!(created.meta.version > 0);
     for query in ["web", &created.id, &created.id[..6]] {

@@ -67,6 +67,7 @@ pub async fn new_store(nodes: &[&str]) -> Store {
             meta: Default::default(),
             spec: ClusterSpec::default(),
             join_tokens: Default::default(),
+            root_ca: Default::default(),
         }));
     })
     .await;

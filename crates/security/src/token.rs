@@ -1,37 +1,44 @@
-//! Join tokens: `SWMTKN-1-<fingerprint>-<secret>`, shaped like docker's.
+//! Join tokens: `SWMTKN-1-<CA digest>-<secret>`, as docker's.
 //!
-//! The fingerprint (50 base-36 characters) is derived from the cluster ID, so a token names the
-//! cluster it belongs to and a node can tell "wrong cluster" from "wrong secret"; the secret
-//! (25 base-36 characters, about 128 random bits) is what admission checks. Both the daemon
-//! (first tokens at cluster creation) and `RotateJoinToken` call [`new_join_token`].
+//! The digest (50 base-36 characters) is the SHA-256 of the cluster's root CA certificate: a
+//! joining node pins the CA with it, so it sends its secret only to a manager whose CA matches.
+//! The secret (25 base-36 characters, about 128 random bits) is what admission checks. Both the
+//! daemon (first tokens at cluster creation) and `RotateJoinToken` call [`new_join_token`].
 
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "SWMTKN-1-";
-const FINGERPRINT_LEN: usize = 50;
+const DIGEST_LEN: usize = 50;
 const SECRET_LEN: usize = 25;
 const BASE36: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
-/// A fresh token for the cluster `cluster_id`; two calls never return the same token.
-pub fn new_join_token(cluster_id: &str) -> String {
+/// A fresh token for the cluster whose CA has digest `ca_digest` (see [`ca_digest`]); two calls
+/// never return the same token.
+pub fn new_join_token(ca_digest: &str) -> String {
     let mut rng = rand::rng();
     let secret: String = (0..SECRET_LEN)
         .map(|_| BASE36[rng.random_range(0..BASE36.len())] as char)
         .collect();
-    format!("{PREFIX}{}-{secret}", cluster_fingerprint(cluster_id))
+    format!("{PREFIX}{ca_digest}-{secret}")
 }
 
-/// The fingerprint part every token of `cluster_id` shares.
-pub fn cluster_fingerprint(cluster_id: &str) -> String {
-    let digest = Sha256::digest(cluster_id.as_bytes());
-    base36(&digest, FINGERPRINT_LEN)
+/// The digest part every token of a cluster shares: SHA-256 of its CA certificate (DER).
+pub fn ca_digest(ca_cert_der: &[u8]) -> String {
+    base36(&Sha256::digest(ca_cert_der), DIGEST_LEN)
+}
+
+/// Whether `token` is one of the cluster's current tokens, compared in constant time so the
+/// time a refusal takes says nothing about how much of the secret was right.
+pub fn token_matches(token: &str, current: &str) -> bool {
+    let (a, b) = (token.as_bytes(), current.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The two parts of a well-formed token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedJoinToken<'a> {
-    pub fingerprint: &'a str,
+    pub digest: &'a str,
     pub secret: &'a str,
 }
 
@@ -40,13 +47,13 @@ pub fn parse_join_token(token: &str) -> Result<ParsedJoinToken<'_>, String> {
     let rest = token
         .strip_prefix(PREFIX)
         .ok_or_else(|| format!("join token must start with `{PREFIX}`"))?;
-    let (fingerprint, secret) = rest
+    let (digest, secret) = rest
         .split_once('-')
-        .ok_or("join token must be SWMTKN-1-<fingerprint>-<secret>")?;
+        .ok_or("join token must be SWMTKN-1-<CA digest>-<secret>")?;
     let is_base36 = |s: &str| s.bytes().all(|b| BASE36.contains(&b));
-    if fingerprint.len() != FINGERPRINT_LEN || !is_base36(fingerprint) {
+    if digest.len() != DIGEST_LEN || !is_base36(digest) {
         return Err(format!(
-            "join token fingerprint must be {FINGERPRINT_LEN} base-36 characters"
+            "join token CA digest must be {DIGEST_LEN} base-36 characters"
         ));
     }
     if secret.len() != SECRET_LEN || !is_base36(secret) {
@@ -54,10 +61,7 @@ pub fn parse_join_token(token: &str) -> Result<ParsedJoinToken<'_>, String> {
             "join token secret must be {SECRET_LEN} base-36 characters"
         ));
     }
-    Ok(ParsedJoinToken {
-        fingerprint,
-        secret,
-    })
+    Ok(ParsedJoinToken { digest, secret })
 }
 
 /// Big-endian bytes as base-36, left-padded with zeros to `width` digits.
@@ -87,21 +91,19 @@ mod tests {
 
     #[test]
     fn tokens_have_docker_shape_and_differ() {
-        let a = new_join_token("cluster-1");
-        let b = new_join_token("cluster-1");
+        let digest = ca_digest(b"cluster-1 CA");
+        let a = new_join_token(&digest);
+        let b = new_join_token(&digest);
         assert_ne!(a, b);
-        assert_eq!(a.len(), PREFIX.len() + FINGERPRINT_LEN + 1 + SECRET_LEN);
+        assert_eq!(a.len(), PREFIX.len() + DIGEST_LEN + 1 + SECRET_LEN);
         let pa = parse_join_token(&a).unwrap();
         let pb = parse_join_token(&b).unwrap();
-        assert_eq!(
-            pa.fingerprint, pb.fingerprint,
-            "same cluster, same fingerprint"
-        );
-        assert_eq!(pa.fingerprint, cluster_fingerprint("cluster-1"));
-        assert_ne!(
-            cluster_fingerprint("cluster-1"),
-            cluster_fingerprint("cluster-2")
-        );
+        assert_eq!(pa.digest, pb.digest, "same cluster, same digest");
+        assert_eq!(pa.digest, digest);
+        assert_ne!(ca_digest(b"cluster-1 CA"), ca_digest(b"cluster-2 CA"));
+        assert!(token_matches(&a, &a.clone()));
+        assert!(!token_matches(&a, &b));
+        assert!(!token_matches(&a, &a[..a.len() - 1]));
     }
 
     #[test]
