@@ -38,7 +38,11 @@ pub fn draw(samples: &Samples, path: &Path) -> Result<()> {
                 &samples.mesh_ms,
                 &RED,
             ),
-            ("direct to the task IP", &samples.direct_ms, &BLUE),
+            (
+                "direct to the task (1:1 DNAT alias on its node)",
+                &samples.direct_ms,
+                &BLUE,
+            ),
         ],
     )?;
     root.present()?;

@@ -23,7 +23,7 @@ pub struct Samples {
     pub raft_commit_ms: Vec<f64>,
     /// HTTP requests from the lab's client through a node without a task (routing mesh).
     pub mesh_ms: Vec<f64>,
-    /// The same requests straight to the task IP.
+    /// The same requests straight to the task (a 1:1 DNAT alias on its node, no mesh).
     pub direct_ms: Vec<f64>,
 }
 
