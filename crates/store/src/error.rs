@@ -16,6 +16,10 @@ pub enum StoreError {
         expected: u64,
         actual: u64,
     },
+    /// A name or published port another service holds: cluster-wide invariants checked when
+    /// the write is applied, so two concurrent writes can never both take the same one.
+    #[error("{0}")]
+    Taken(String),
     /// No leader is known or the leader cannot be reached: the write was not committed.
     #[error("no leader reachable: {0}")]
     NoLeader(String),

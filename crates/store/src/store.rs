@@ -92,8 +92,8 @@ impl Store {
         self.memory.watch()
     }
 
-    /// Builds a write from the current state and commits it. On a version conflict (someone
-    /// wrote in between) `f` runs again on the fresher state. `f` returning an error, or
+    /// Builds a write from the current state and commits it. On a version conflict or a taken
+    /// name/port (someone wrote in between) `f` runs again on the fresher state. `f` returning an error, or
     /// leaving the transaction empty, commits nothing.
     pub async fn update<T, E>(
         &self,
@@ -111,7 +111,13 @@ impl Store {
             }
             match self.proposer.propose(tx.into_actions()).await {
                 Ok(()) => return Ok(out),
-                Err(StoreError::Conflict { .. }) if attempt < CONFLICT_RETRIES => attempt += 1,
+                // A lost race (version conflict, a name or port taken meanwhile): decide again
+                // on the fresher state, where `f` sees what the other writer committed.
+                Err(StoreError::Conflict { .. } | StoreError::Taken(_))
+                    if attempt < CONFLICT_RETRIES =>
+                {
+                    attempt += 1
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -212,6 +218,56 @@ mod tests {
             store.view(|t| t.nodes["n1"].description.hostname.clone()),
             "fresh"
         );
+    }
+
+    fn service(id: &str, name: &str, port: u32) -> Object {
+        let mut s = Service {
+            id: id.into(),
+            ..Default::default()
+        };
+        s.spec.name = name.into();
+        if port != 0 {
+            s.endpoint_ports.push(types::PortConfig {
+                target_port: 80,
+                published_port: port,
+                ..Default::default()
+            });
+        }
+        Object::Service(s)
+    }
+
+    #[tokio::test]
+    async fn names_and_ingress_ports_are_unique_when_applied() {
+        let store = Store::local();
+        store
+            .propose(vec![StoreAction::Create(service("s1", "web", 8080))])
+            .await
+            .unwrap();
+        // Written without looking (as two racing proposers would): refused at apply.
+        let e = store
+            .propose(vec![StoreAction::Create(service("s2", "WEB", 0))])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Taken(ref m) if m.contains("name `WEB`")),
+            "{e}"
+        );
+        let e = store
+            .propose(vec![StoreAction::Create(service("s3", "api", 8080))])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Taken(ref m) if m.contains("8080/tcp")),
+            "{e}"
+        );
+        // A service keeps its own name and port on update.
+        let mut s1 = store.view(|t| t.services["s1"].clone());
+        s1.spec.labels.insert("k".into(), "v".into());
+        store
+            .propose(vec![StoreAction::Update(Object::Service(s1))])
+            .await
+            .unwrap();
+        assert_eq!(store.view(|t| t.services.len()), 1);
     }
 
     #[tokio::test]

@@ -90,8 +90,49 @@ impl Tables {
         }
     }
 
+    /// A service's name (regardless of case) and ingress-published ports are its own in the
+    /// whole cluster.
+    fn check_claims(&self, s: &Service) -> Result<(), StoreError> {
+        use types::PublishMode;
+        for other in self.services.values().filter(|o| o.id != s.id) {
+            if other.spec.name.eq_ignore_ascii_case(&s.spec.name) {
+                return Err(StoreError::Taken(format!(
+                    "service name `{}` is taken by service {}",
+                    s.spec.name, other.id
+                )));
+            }
+            for p in s
+                .endpoint_ports
+                .iter()
+                .filter(|p| p.publish_mode == PublishMode::Ingress && p.published_port != 0)
+            {
+                let clash = other.endpoint_ports.iter().any(|q| {
+                    q.publish_mode == PublishMode::Ingress
+                        && q.protocol == p.protocol
+                        && q.published_port == p.published_port
+                });
+                if clash {
+                    return Err(StoreError::Taken(format!(
+                        "published port {}/{} is taken by service {}",
+                        p.published_port,
+                        p.protocol.as_str(),
+                        other.spec.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every action against the current state without changing anything.
     pub fn check(&self, actions: &[StoreAction]) -> Result<(), StoreError> {
+        for action in actions {
+            if let StoreAction::Create(Object::Service(s))
+            | StoreAction::Update(Object::Service(s)) = action
+            {
+                self.check_claims(s)?;
+            }
+        }
         // Later actions in one write may touch objects created or changed by earlier ones, so
         // versions are tracked as the write would leave them.
         let mut seen: BTreeMap<(Kind, &str), Option<u64>> = BTreeMap::new();

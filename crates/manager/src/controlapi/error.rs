@@ -43,7 +43,7 @@ impl ApiError {
     pub fn code(&self) -> Code {
         match self {
             ApiError::Store(e) => match e {
-                StoreError::AlreadyExists { .. } => Code::AlreadyExists,
+                StoreError::AlreadyExists { .. } | StoreError::Taken(_) => Code::AlreadyExists,
                 StoreError::NotFound { .. } => Code::NotFound,
                 StoreError::Conflict { .. } => Code::FailedPrecondition,
                 StoreError::NoLeader(_) | StoreError::Unavailable(_) => Code::Unavailable,

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use api::control as pc;
-use store::{Kind, Object, Store, StoreError, Tables, Tx};
+use store::{Kind, Object, Store, StoreError};
 use types::validate::validate_service_spec;
 use types::{Service, ServiceSpec, Task, TaskState, UpdateState, UpdateStatus};
 
@@ -18,16 +18,6 @@ fn spec_in(spec: Option<api::objects::ServiceSpec>) -> Result<ServiceSpec, ApiEr
     let spec = ServiceSpec::try_from(spec)?;
     validate_service_spec(&spec)?;
     Ok(spec)
-}
-
-/// Touches the cluster object in a write that allocates cluster-wide resources (names,
-/// published ports). Those checks run on the proposer's view; two such writes proposed at once
-/// would both pass them, so each also updates the cluster object: the second then fails its
-/// version check at commit and [`Store::update`] re-runs it against the state the first left.
-fn serialize_with_other_writers(tables: &Tables, tx: &mut Tx) {
-    if let Some(cluster) = tables.cluster() {
-        tx.update(Object::Cluster(cluster.clone()));
-    }
 }
 
 fn read_back(store: &Store, id: &str) -> Result<Service, ApiError> {
@@ -54,7 +44,6 @@ pub async fn create(store: &Store, req: pc::CreateServiceRequest) -> Result<Serv
             }
             let id = types::new_id();
             let endpoint_ports = allocate_published_ports(tables, &id, &spec.endpoint.ports)?;
-            serialize_with_other_writers(tables, tx);
             tx.create(Object::Service(Service {
                 id: id.clone(),
                 spec: spec.clone(),
@@ -129,7 +118,6 @@ pub async fn update(store: &Store, req: pc::UpdateServiceRequest) -> Result<Serv
                 // A new rollout starts; the state of the previous one no longer applies.
                 service.update_status = None;
             }
-            serialize_with_other_writers(tables, tx);
             tx.update(Object::Service(service));
             Ok(current.id.clone())
         })

@@ -175,7 +175,9 @@ fn pb_role(role: NodeRole) -> i32 {
 fn store_status(e: StoreError) -> Status {
     match e {
         StoreError::NoLeader(_) | StoreError::Unavailable(_) => Status::unavailable(e.to_string()),
-        StoreError::AlreadyExists { .. } => Status::already_exists(e.to_string()),
+        StoreError::AlreadyExists { .. } | StoreError::Taken(_) => {
+            Status::already_exists(e.to_string())
+        }
         StoreError::NotFound { .. } => Status::not_found(e.to_string()),
         StoreError::Conflict { .. } => Status::aborted(e.to_string()),
         StoreError::Storage(_) => Status::internal(e.to_string()),
