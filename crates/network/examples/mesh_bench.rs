@@ -89,6 +89,9 @@ fn load(ns: &str, addr: SocketAddr, total: usize) -> Load {
     }
 }
 
+/// Where the client dials the task directly; its node rewrites it to `TASK_PORT`.
+const DIRECT_PORT: u16 = TASK_PORT + 1;
+
 fn main() {
     if !lab::can_run() {
         std::process::exit(1);
@@ -108,8 +111,29 @@ fn main() {
         &c.nodes[1].underlay.to_string(),
     ]);
 
+    // swarmd lets outside traffic into the ingress bridge only when the node translated it
+    // (mesh traffic). The direct path dials the task's own IP on another port that its node
+    // rewrites to the task's port: translated (an identity DNAT would not count: the kernel
+    // marks a connection DNAT'ed only when its tuple changes), but with no balancing, SNAT or
+    // VXLAN.
+    let ns = format!("--net={}", c.nodes[1].ns_path);
+    let rule = format!(
+        "ip daddr {addr} tcp dport {DIRECT_PORT} dnat to {addr}:{TASK_PORT}",
+        addr = w1.addr
+    );
+    for cmd in [
+        "add table ip bench_direct".to_string(),
+        "add chain ip bench_direct pre { type nat hook prerouting priority -110; policy accept; }"
+            .to_string(),
+        format!("add rule ip bench_direct pre {rule}"),
+    ] {
+        let mut args = vec!["nsenter", ns.as_str(), "nft", "--"];
+        args.extend(cmd.split_whitespace());
+        lab::sh(&args);
+    }
+
     let mesh_addr = c.node_addr(0, 8080);
-    let direct_addr = SocketAddr::from((w1.addr, TASK_PORT));
+    let direct_addr = SocketAddr::from((w1.addr, DIRECT_PORT));
     http::get(&c.client_ns, mesh_addr).expect("warm-up through the mesh");
     http::get(&c.client_ns, direct_addr).expect("warm-up direct");
     let empty = || Load {
