@@ -17,7 +17,7 @@ fi
 step() { printf '\n==> %s\n' "$*"; }
 
 step "system packages"
-integration/provision/packages.sh
+integration/provision/packages.sh --vagrant
 
 step "build"
 cargo build --locked -p swarmd -p swarmctl
@@ -34,13 +34,14 @@ cleanup() { integration/lab/lab.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 step "tests ($runner)"
+log=$(mktemp)
 status=0
 if [[ $runner == nextest ]]; then
     # .config/nextest.toml runs the lab tests one at a time.
-    cargo nextest run --locked --workspace --no-fail-fast || status=$?
+    cargo nextest run --locked --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
 else
     # Lab and netns tests share kernel objects: one thread per test binary.
-    cargo test --locked --workspace --no-fail-fast -- --test-threads=1 || status=$?
+    cargo test --locked --workspace --no-fail-fast -- --test-threads=1 2>&1 | tee "$log" || status=$?
 fi
 
 step "lab teardown check"
@@ -49,4 +50,13 @@ if ! integration/lab/lab.sh down; then
     status=1
 fi
 trap - EXIT
+
+# The output ends with the runner's own summary, so CI can count the tests.
+step "summary"
+if [[ $runner == nextest ]]; then
+    sed -n '/^ *Summary \[/,$p' "$log"
+else
+    grep -E '^test result:' "$log"
+fi
+rm -f "$log"
 exit $status
