@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use lab::{http_get, in_netns, ip, wait, Lab};
+use lab::{answers_everywhere, http_get, in_netns, ip, wait, Lab};
 
 const SERVICE: &str = "swf-steady";
 const PORT: u16 = 8091;
@@ -42,23 +42,16 @@ fn restarting_an_agent_drops_no_request_on_other_nodes() {
     else {
         return;
     };
-    let _ = lab.ctl(&["service", "rm", SERVICE]);
-    lab.ctl(&[
-        "service",
-        "create",
-        "--detach",
-        "--name",
-        SERVICE,
-        "--replicas",
-        "3",
-        "--publish",
-        &format!("{PORT}:80"),
-        "swarmd/whoami",
-    ])
-    .expect("creating the service");
+    lab.recreate_whoami(SERVICE, PORT)
+        .expect("creating the service");
     assert!(
         wait(Duration::from_secs(60), || running_everywhere(&lab)),
         "{SERVICE}: not one task per node"
+    );
+    // Running in the store comes tens of milliseconds before every node's mesh has it.
+    assert!(
+        wait(Duration::from_secs(10), || answers_everywhere(PORT)),
+        "{SERVICE}: port {PORT} does not answer on every node"
     );
 
     let stop = Arc::new(AtomicBool::new(false));

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lab::{http_get, in_netns, ip, wait, Lab, NODES};
+use lab::{answers_everywhere, wait, Lab, NODES};
 
 const SERVICE: &str = "swf-keep";
 const PORT: u16 = 8090;
@@ -53,41 +53,20 @@ fn converged(lab: &Lab) -> bool {
     ready == 3 && service
 }
 
-fn answers_everywhere() -> bool {
-    in_netns("swl-client", || {
-        NODES.iter().all(|n| {
-            let addr = format!("{}:{PORT}", ip(n)).parse().expect("address");
-            http_get(addr, Duration::from_secs(2)).is_ok()
-        })
-    })
-}
-
 #[test]
 fn every_node_restarted_adopts_its_containers() {
     let Some(lab) = Lab::for_test(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lab/lab.sh"))
     else {
         return;
     };
-    let _ = lab.ctl(&["service", "rm", SERVICE]);
-    lab.ctl(&[
-        "service",
-        "create",
-        "--detach",
-        "--name",
-        SERVICE,
-        "--replicas",
-        "3",
-        "--publish",
-        &format!("{PORT}:80"),
-        "swarmd/whoami",
-    ])
-    .expect("creating the service");
+    lab.recreate_whoami(SERVICE, PORT)
+        .expect("creating the service");
     assert!(
         wait(Duration::from_secs(60), || converged(&lab)),
         "{SERVICE} never reached 3/3"
     );
     assert!(
-        wait(Duration::from_secs(10), answers_everywhere),
+        wait(Duration::from_secs(10), || answers_everywhere(PORT)),
         "the port does not answer before the restart"
     );
     let before = containers(&lab);
@@ -117,7 +96,7 @@ fn every_node_restarted_adopts_its_containers() {
         assert!(lab.swarmd_pid(node).is_some(), "{node}'s new swarmd exited");
     }
     assert!(
-        wait(Duration::from_secs(20), answers_everywhere),
+        wait(Duration::from_secs(20), || answers_everywhere(PORT)),
         "the port does not answer on every node after the restart"
     );
     let after = containers(&lab);

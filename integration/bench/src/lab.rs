@@ -90,6 +90,25 @@ impl Lab {
     }
 
     /// `swarmctl` against the manager's socket; stdout on success, stderr as the error.
+    /// Replaces any service `name` with a new one of 3 `swarmd/whoami` replicas published on
+    /// `port` (not waiting for it to run).
+    pub fn recreate_whoami(&self, name: &str, port: u16) -> Result<String, String> {
+        let _ = self.ctl(&["service", "rm", name]);
+        let publish = format!("{port}:80");
+        self.ctl(&[
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            name,
+            "--replicas",
+            "3",
+            "--publish",
+            &publish,
+            "swarmd/whoami",
+        ])
+    }
+
     pub fn ctl(&self, args: &[&str]) -> Result<String, String> {
         let mut full = vec!["ctl", "manager"];
         full.extend_from_slice(args);
@@ -223,6 +242,16 @@ pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'sta
 }
 
 /// One HTTP/1.0 GET on a fresh connection; the body on a 200.
+/// Whether `port` answers, from the client, on every node's IP (the mesh is programmed).
+pub fn answers_everywhere(port: u16) -> bool {
+    in_netns("swl-client", move || {
+        NODES.iter().all(|n| {
+            let addr = format!("{}:{port}", ip(n)).parse().expect("address");
+            http_get(addr, Duration::from_secs(2)).is_ok()
+        })
+    })
+}
+
 pub fn http_get(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
     stream
