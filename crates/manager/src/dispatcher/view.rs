@@ -125,7 +125,7 @@ pub fn ready_nodes(t: &Tables) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use types::{NetworkAttachment, Node, PortConfig, Service};
+    use types::{NetworkAttachment, PortConfig, Service};
 
     fn task(id: &str, service: &str, node: &str, state: TaskState, addr: &str) -> Task {
         let mut t = Task {
@@ -225,6 +225,5 @@ mod tests {
             .insert("c".into(), task("c", "s", "n2", TaskState::Running, ""));
         let ids: Vec<_> = assignments(&t, "n1").into_iter().map(|t| t.id).collect();
         assert_eq!(ids, ["a"]);
-        t.nodes.insert("n1".into(), Node::default());
     }
 }
