@@ -65,6 +65,21 @@ fn an_unknown_flag_is_refused_before_anything_is_written() {
 }
 
 #[test]
+fn a_bad_ingress_subnet_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m1");
+    let mut args = fresh(&dir);
+    args.extend(["--ingress-subnet".into(), "10.300.0.0/16".into()]);
+    let out = run(&args);
+    assert_refused(&out, &["--ingress-subnet", "10.300.0.0/16"]);
+    assert!(
+        !dir.exists(),
+        "a refused cluster creation left {}",
+        dir.display()
+    );
+}
+
+#[test]
 fn an_unreachable_join_address_is_refused_and_nothing_is_written() {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("node");

@@ -51,6 +51,7 @@ pub struct Founded {
 /// manager certificate, and the cluster object holding both CA parts. On failure nothing is
 /// left in the state directory, so the next attempt starts clean.
 pub async fn create_cluster(flags: &Flags) -> Result<Founded> {
+    let spec = cluster_spec(flags)?;
     let mut identity = base_identity(flags, types::new_id(), rand::random::<u64>() | 1)?;
     identity.cluster_id = types::new_id();
     identity.managers = vec![identity.advertise_addr.to_string()];
@@ -62,7 +63,7 @@ pub async fn create_cluster(flags: &Flags) -> Result<Founded> {
         let cert = ca.issue(&csr, &identity.node_id, CertRole::Manager, validity)?;
         certs::files(dir).save(ca.cert_pem(), &cert, &key)?;
         let creds = NodeCredentials::new(ca.cert_pem(), &cert, &key)?;
-        let runtime = found_cluster(flags, &identity, &ca, &creds).await?;
+        let runtime = found_cluster(flags, spec, &identity, &ca, &creds).await?;
         anyhow::Ok((creds, runtime))
     }
     .await;
@@ -84,6 +85,25 @@ pub async fn create_cluster(flags: &Flags) -> Result<Founded> {
     }
 }
 
+/// The new cluster's settings from the flags, checked before anything is created.
+fn cluster_spec(flags: &Flags) -> Result<ClusterSpec> {
+    let mut spec = ClusterSpec::default();
+    if let Some(p) = flags.heartbeat_period {
+        spec.heartbeat_period_ms = p.as_millis() as u64;
+    }
+    if let Some(n) = flags.snapshot_interval {
+        spec.snapshot_interval = n;
+    }
+    spec.node_cert_validity_secs = cert_validity_secs(flags);
+    if let Some(s) = &flags.ingress_subnet {
+        // The allocator decides what an ingress subnet may be.
+        let pool = manager::allocator::ipam::IngressPool::new(s)
+            .map_err(|e| anyhow!("--ingress-subnet: {e}"))?;
+        spec.ingress_subnet = pool.subnet();
+    }
+    Ok(spec)
+}
+
 fn cert_validity_secs(flags: &Flags) -> u64 {
     flags
         .cert_validity
@@ -93,6 +113,7 @@ fn cert_validity_secs(flags: &Flags) -> u64 {
 
 async fn found_cluster(
     flags: &Flags,
+    spec: ClusterSpec,
     identity: &Identity,
     ca: &RootCa,
     creds: &Arc<NodeCredentials>,
@@ -106,20 +127,6 @@ async fn found_cluster(
     .await?;
     runtime.raft.initialize_single().await?;
     runtime.wait_for_leader(Duration::from_secs(10)).await?;
-    let mut spec = ClusterSpec::default();
-    if let Some(p) = flags.heartbeat_period {
-        spec.heartbeat_period_ms = p.as_millis() as u64;
-    }
-    if let Some(n) = flags.snapshot_interval {
-        spec.snapshot_interval = n;
-    }
-    spec.node_cert_validity_secs = cert_validity_secs(flags);
-    if let Some(s) = &flags.ingress_subnet {
-        let net: ipnet_check::Net = s.parse().map_err(|_| {
-            anyhow!("--ingress-subnet `{s}` is not an IPv4 CIDR such as 10.255.0.0/16")
-        })?;
-        spec.ingress_subnet = net.0;
-    }
     let cluster = Cluster {
         id: identity.cluster_id.clone(),
         meta: Default::default(),
@@ -155,24 +162,6 @@ async fn found_cluster(
         .await
         .context("writing the new cluster")?;
     Ok(runtime)
-}
-
-/// A minimal IPv4 CIDR check for `--ingress-subnet`.
-mod ipnet_check {
-    pub struct Net(pub String);
-
-    impl std::str::FromStr for Net {
-        type Err = ();
-        fn from_str(s: &str) -> Result<Self, ()> {
-            let (ip, len) = s.split_once('/').ok_or(())?;
-            ip.parse::<std::net::Ipv4Addr>().map_err(|_| ())?;
-            let len: u8 = len.parse().map_err(|_| ())?;
-            if !(8..=28).contains(&len) {
-                return Err(());
-            }
-            Ok(Net(s.to_string()))
-        }
-    }
 }
 
 /// Joins the cluster of the manager at `--join-addr` with `--join-token`. The manager is
