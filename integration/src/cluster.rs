@@ -156,6 +156,13 @@ impl Cluster {
         self.nodes[via].ctl(args)
     }
 
+    /// `service create -d --name NAME ARGS…`, which must succeed.
+    pub fn create_service(&mut self, name: &str, args: &[&str]) {
+        let mut full = vec!["service", "create", "-d", "--name", name];
+        full.extend_from_slice(args);
+        self.ctl(&full).expect_ok();
+    }
+
     /// `node ls` through the first live manager.
     pub fn try_node_ls(&self) -> Result<Vec<NodeRow>, String> {
         let via = self

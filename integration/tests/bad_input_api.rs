@@ -174,9 +174,7 @@ async fn state(client: &mut ControlClient<Channel>) -> (Vec<String>, Vec<String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_api_requests_are_refused_by_field_and_change_nothing() {
     let mut cluster = Cluster::start(1, 0);
-    cluster
-        .ctl(&["service", "create", "-d", "--name", "web", "nginx"])
-        .expect_ok();
+    cluster.create_service("web", &["nginx"]);
     // The local control socket: TCP needs a client certificate since mutual TLS.
     let socket = cluster.nodes[0].socket();
     let channel = tonic::transport::Endpoint::from_static("http://swarmd.sock")

@@ -213,23 +213,8 @@ fn settled_state(cluster: &mut Cluster) -> String {
 #[test]
 fn malformed_invocations_are_refused_by_name_and_change_nothing() {
     let mut cluster = Cluster::start(1, 1);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "web",
-            "--replicas",
-            "2",
-            "--publish",
-            "8080:80",
-            "nginx",
-        ])
-        .expect_ok();
-    cluster
-        .ctl(&["service", "create", "-d", "--name", "other", "nginx"])
-        .expect_ok();
+    cluster.create_service("web", &["--replicas", "2", "--publish", "8080:80", "nginx"]);
+    cluster.create_service("other", &["nginx"]);
     cluster.wait_running("web", 2, Duration::from_secs(20));
     cluster.wait_running("other", 1, Duration::from_secs(20));
     let mut before = settled_state(&mut cluster);

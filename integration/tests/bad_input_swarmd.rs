@@ -165,9 +165,7 @@ fn a_corrupted_identity_is_refused_and_left_untouched() {
 #[test]
 fn a_corrupted_raft_database_is_refused_and_left_untouched() {
     let mut cluster = Cluster::start(1, 0);
-    cluster
-        .ctl(&["service", "create", "-d", "--name", "kept", "nginx"])
-        .expect_ok();
+    cluster.create_service("kept", &["nginx"]);
     let node = &mut cluster.nodes[0];
     node.terminate(Duration::from_secs(10))
         .expect("m1 stops on SIGTERM");

@@ -100,18 +100,7 @@ fn killing_the_leader_elects_a_new_one_that_accepts_writes_within_2s() {
 fn restarting_every_manager_keeps_services_and_nodes() {
     let mut cluster = Cluster::start(3, 0);
     for (name, replicas) in [("alpha", "1"), ("beta", "3")] {
-        cluster
-            .ctl(&[
-                "service",
-                "create",
-                "-d",
-                "--name",
-                name,
-                "--replicas",
-                replicas,
-                IMAGE,
-            ])
-            .expect_ok();
+        cluster.create_service(name, &["--replicas", replicas, IMAGE]);
     }
     // Converged first: scaling while the orchestrator still creates alpha's task races with
     // its service rewrite (cluster_user_writes covers that bug).
@@ -157,9 +146,7 @@ fn restarting_every_manager_keeps_services_and_nodes() {
 #[test]
 fn a_manager_without_quorum_refuses_writes_and_keeps_its_state() {
     let mut cluster = Cluster::start(3, 0);
-    cluster
-        .ctl(&["service", "create", "-d", "--name", "before", IMAGE])
-        .expect_ok();
+    cluster.create_service("before", &[IMAGE]);
     let lonely = 2;
     wait_until(
         "m3 to see the service",

@@ -32,18 +32,7 @@ fn wait_running_off(cluster: &Cluster, service: &str, n: usize, avoid: &str) -> 
 #[test]
 fn drain_moves_tasks_away() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "web",
-            "--replicas",
-            "5",
-            IMAGE,
-        ])
-        .expect_ok();
+    cluster.create_service("web", &["--replicas", "5", IMAGE]);
     let before = cluster.wait_running("web", 5, CONVERGE);
     assert!(
         before.iter().any(|t| t.node == "w1"),
@@ -61,18 +50,7 @@ fn drain_moves_tasks_away() {
 #[test]
 fn a_killed_workers_tasks_come_back_running_elsewhere() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "web",
-            "--replicas",
-            "5",
-            IMAGE,
-        ])
-        .expect_ok();
+    cluster.create_service("web", &["--replicas", "5", IMAGE]);
     let before = cluster.wait_running("web", 5, CONVERGE);
     let lost: Vec<&str> = before
         .iter()
@@ -112,18 +90,7 @@ fn a_killed_workers_tasks_come_back_running_elsewhere() {
 #[test]
 fn a_leader_killed_during_scale_up_still_ends_with_exactly_n_tasks() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "big",
-            "--replicas",
-            "2",
-            IMAGE,
-        ])
-        .expect_ok();
+    cluster.create_service("big", &["--replicas", "2", IMAGE]);
     cluster.wait_running("big", 2, CONVERGE);
     let leader = cluster.wait_leader(Duration::from_secs(5));
     cluster.nodes[leader]
@@ -160,11 +127,7 @@ fn a_leader_killed_during_scale_up_still_ends_with_exactly_n_tasks() {
 #[test]
 fn a_global_service_follows_a_joining_node() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service", "create", "-d", "--name", "agent", "--mode", "global", IMAGE,
-        ])
-        .expect_ok();
+    cluster.create_service("agent", &["--mode", "global", IMAGE]);
     let five = cluster.wait_running("agent", 5, CONVERGE);
     let mut nodes: Vec<&str> = five.iter().map(|t| t.node.as_str()).collect();
     nodes.sort();

@@ -24,18 +24,7 @@ fn distinct(nodes: &[String]) -> BTreeSet<&str> {
 #[test]
 fn replicas_spread_one_per_node() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "spread",
-            "--replicas",
-            "3",
-            IMAGE,
-        ])
-        .expect_ok();
+    cluster.create_service("spread", &["--replicas", "3", IMAGE]);
     let three = nodes_of(&cluster.wait_running("spread", 3, CONVERGE));
     assert_eq!(
         distinct(&three).len(),
@@ -57,20 +46,16 @@ fn replicas_spread_one_per_node() {
 #[test]
 fn role_constraint_places_only_on_managers() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "on-managers",
+    cluster.create_service(
+        "on-managers",
+        &[
             "--replicas",
             "6",
             "--constraint",
             "node.role==manager",
             IMAGE,
-        ])
-        .expect_ok();
+        ],
+    );
     let nodes = nodes_of(&cluster.wait_running("on-managers", 6, CONVERGE));
     assert!(
         nodes.iter().all(|n| MANAGERS.contains(&n.as_str())),
@@ -95,34 +80,26 @@ fn label_constraints_select_and_exclude_labelled_nodes() {
         "label not stored: {inspect}"
     );
 
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "in-b",
+    cluster.create_service(
+        "in-b",
+        &[
             "--replicas",
             "3",
             "--constraint",
             "node.labels.zone==b",
             IMAGE,
-        ])
-        .expect_ok();
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "not-b",
+        ],
+    );
+    cluster.create_service(
+        "not-b",
+        &[
             "--replicas",
             "4",
             "--constraint",
             "node.labels.zone!=b",
             IMAGE,
-        ])
-        .expect_ok();
+        ],
+    );
     let in_b = nodes_of(&cluster.wait_running("in-b", 3, CONVERGE));
     assert_eq!(
         in_b,
@@ -144,20 +121,16 @@ fn label_constraints_select_and_exclude_labelled_nodes() {
 #[test]
 fn a_task_that_fits_nowhere_stays_pending_with_an_explanation() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "nowhere",
+    cluster.create_service(
+        "nowhere",
+        &[
             "--replicas",
             "2",
             "--constraint",
             "node.labels.zone==mars",
             IMAGE,
-        ])
-        .expect_ok();
+        ],
+    );
     let explained = |tasks: &[TaskRow]| {
         tasks.len() == 2
             && tasks.iter().all(|t| {
@@ -229,7 +202,5 @@ fn promote_and_demote_change_manager_status() {
         },
     );
     // The two remaining managers still commit.
-    cluster
-        .ctl(&["service", "create", "-d", "--name", "after-demote", IMAGE])
-        .expect_ok();
+    cluster.create_service("after-demote", &[IMAGE]);
 }

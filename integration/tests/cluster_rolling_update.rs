@@ -35,13 +35,9 @@ fn observe(tasks: &[TaskRow]) -> Observation {
 #[test]
 fn parallelism_one_replaces_tasks_one_at_a_time() {
     let mut cluster = Cluster::start(3, 2);
-    cluster
-        .ctl(&[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "roll",
+    cluster.create_service(
+        "roll",
+        &[
             "--replicas",
             "4",
             "--update-parallelism",
@@ -49,8 +45,8 @@ fn parallelism_one_replaces_tasks_one_at_a_time() {
             "--update-delay",
             "500ms",
             OLD,
-        ])
-        .expect_ok();
+        ],
+    );
     cluster.wait_running("roll", REPLICAS, Duration::from_secs(20));
 
     let started = Instant::now();

@@ -24,9 +24,7 @@ fn a_manager_added_after_many_writes_catches_up_by_snapshot() {
     // 150 creates + 150 scales = 300 user writes.
     for i in 0..SERVICES {
         let name = format!("s{i:02}");
-        cluster
-            .ctl(&["service", "create", "-d", "--name", &name, IMAGE])
-            .expect_ok();
+        cluster.create_service(&name, &[IMAGE]);
     }
     for i in 0..SERVICES {
         let target = format!("s{i:02}={REPLICAS}");

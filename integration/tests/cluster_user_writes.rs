@@ -14,9 +14,7 @@ fn scaling_right_after_create_is_not_a_conflict() {
     let mut refused = Vec::new();
     for i in 0..ROUNDS {
         let name = format!("s{i}");
-        cluster
-            .ctl(&["service", "create", "-d", "--name", &name, "nginx"])
-            .expect_ok();
+        cluster.create_service(&name, &["nginx"]);
         let out = cluster.ctl(&["service", "scale", "-d", &format!("{name}=2")]);
         if !out.success() {
             refused.push(out.to_string());
