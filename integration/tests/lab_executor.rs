@@ -215,3 +215,60 @@ fn lab_exec_logs_of_every_replica_arrive_through_the_managers() -> Result<()> {
     })?;
     Ok(())
 }
+
+/// Kills the listener when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn lab_exec_host_mode_port_held_by_a_process_is_rejected() -> Result<()> {
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
+    let _t = Timer::start("executor: host-mode port already in use");
+    // nsenter execs the listener itself, so the child's PID is the listener's.
+    let _listener = KillOnDrop(
+        std::process::Command::new("nsenter")
+            .args([
+                "--net=/run/netns/swl-manager",
+                "busybox",
+                "nc",
+                "-l",
+                "-p",
+                "9999",
+            ])
+            .spawn()
+            .context("starting a listener on the manager")?,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    lab.ctl(&[
+        "service",
+        "create",
+        "--detach",
+        "--name",
+        "exec-hostport",
+        "--constraint",
+        "node.role==manager",
+        "--publish",
+        "mode=host,published=9999,target=80",
+        "swarmd/whoami:latest",
+    ])?;
+    lab.remember_service("exec-hostport");
+    wait_for("a Rejected task naming the port", CONVERGE, || {
+        let ps = lab.ps_all("exec-hostport")?;
+        Ok(
+            match ps.iter().find(|t| t.current_state.starts_with("Rejected")) {
+                Some(t) if t.error.contains("9999/tcp is already in use") => Ok(()),
+                Some(t) => Err(format!("rejected for another reason: {}", t.error)),
+                None => Err(format!("{ps:?}")),
+            },
+        )
+    })?;
+    Ok(())
+}

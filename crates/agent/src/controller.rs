@@ -156,7 +156,9 @@ impl Controller {
             }
             TaskState::Accepted | TaskState::Preparing => {
                 if self.status.state == TaskState::Accepted {
-                    if let Err(reason) = crate::host_ports::check_free(task) {
+                    if let Err(reason) =
+                        crate::host_ports::check_free(task, self.ctx.network.as_ref())
+                    {
                         self.report(task, TaskState::Rejected, "rejected", &reason);
                         return Step::Wait;
                     }

@@ -1,12 +1,13 @@
 //! Host-mode published ports answer on the task's node only; a port some process on the node
-//! already listens on would be shadowed by our DNAT, so such a task is rejected instead.
+//! already holds would be shadowed by our DNAT, so such a task is rejected instead. Whether a
+//! port is held is the data plane's to say (it reads the node's own socket tables).
 
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use types::{PublishMode, Task};
 
-use types::{PortProtocol, PublishMode, Task};
+use crate::network::NodeNetwork;
 
 /// Why the task cannot take its host-mode ports on this node, if it cannot.
-pub fn check_free(task: &Task) -> Result<(), String> {
+pub fn check_free(task: &Task, network: &dyn NodeNetwork) -> Result<(), String> {
     for p in &task.endpoint_ports {
         if p.publish_mode != PublishMode::Host || p.published_port == 0 {
             continue;
@@ -14,15 +15,20 @@ pub fn check_free(task: &Task) -> Result<(), String> {
         let Ok(port) = u16::try_from(p.published_port) else {
             continue;
         };
-        let taken = match p.protocol {
-            PortProtocol::Tcp => TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).is_err(),
-            PortProtocol::Udp => UdpSocket::bind((Ipv4Addr::UNSPECIFIED, port)).is_err(),
-        };
-        if taken {
-            return Err(format!(
-                "host-mode port {port}/{} is already in use on this node",
-                p.protocol.as_str()
-            ));
+        match network.host_port_in_use(p.protocol, port) {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(format!(
+                    "host-mode port {port}/{} is already in use on this node",
+                    p.protocol.as_str()
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot tell whether host-mode port {port}/{} is free: {e}",
+                    p.protocol.as_str()
+                ))
+            }
         }
     }
     Ok(())
@@ -31,7 +37,8 @@ pub fn check_free(task: &Task) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use types::PortConfig;
+    use crate::network::RecordingNetwork;
+    use types::{PortConfig, PortProtocol};
 
     fn task_with(port: u16, mode: PublishMode) -> Task {
         let mut t = Task::default();
@@ -45,17 +52,16 @@ mod tests {
     }
 
     #[test]
-    fn a_port_held_by_a_process_rejects_host_mode_only() {
-        let held = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
-        let port = held.local_addr().unwrap().port();
-        let err = check_free(&task_with(port, PublishMode::Host)).unwrap_err();
-        assert!(
-            err.contains(&format!("{port}/tcp is already in use")),
-            "{err}"
-        );
+    fn a_port_held_on_the_node_rejects_host_mode_only() {
+        let net = RecordingNetwork::default();
+        net.ports_in_use
+            .lock()
+            .unwrap()
+            .push((PortProtocol::Tcp, 8080));
+        let err = check_free(&task_with(8080, PublishMode::Host), &net).unwrap_err();
+        assert!(err.contains("8080/tcp is already in use"), "{err}");
         // Ingress ports go through the mesh: not this check's business.
-        assert!(check_free(&task_with(port, PublishMode::Ingress)).is_ok());
-        drop(held);
-        assert!(check_free(&task_with(port, PublishMode::Host)).is_ok());
+        assert!(check_free(&task_with(8080, PublishMode::Ingress), &net).is_ok());
+        assert!(check_free(&task_with(8081, PublishMode::Host), &net).is_ok());
     }
 }

@@ -20,6 +20,10 @@ pub trait NodeNetwork: Send + Sync + 'static {
     /// Undoes `attach`; succeeds when there is nothing to undo.
     fn detach<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), String>>;
 
+    /// Whether a process on this node already holds `port` (a host-mode task publishing it
+    /// must be rejected).
+    fn host_port_in_use(&self, protocol: types::PortProtocol, port: u16) -> Result<bool, String>;
+
     /// The live load-balancing table, read back from the kernel.
     fn mesh(&self) -> BoxFuture<'_, Result<api::control::MeshTable, String>>;
 
@@ -35,6 +39,8 @@ pub trait NodeNetwork: Send + Sync + 'static {
 pub struct RecordingNetwork {
     pub applied: Mutex<Option<NetworkView>>,
     pub attached: Mutex<Vec<(String, u32)>>,
+    /// Ports tests declare as held by some process on the node.
+    pub ports_in_use: Mutex<Vec<(types::PortProtocol, u16)>>,
 }
 
 impl NodeNetwork for RecordingNetwork {
@@ -61,6 +67,14 @@ impl NodeNetwork for RecordingNetwork {
             .expect("lock")
             .retain(|(id, _)| id != task_id);
         Box::pin(async { Ok(()) })
+    }
+
+    fn host_port_in_use(&self, protocol: types::PortProtocol, port: u16) -> Result<bool, String> {
+        Ok(self
+            .ports_in_use
+            .lock()
+            .expect("lock")
+            .contains(&(protocol, port)))
     }
 
     fn mesh(&self) -> BoxFuture<'_, Result<api::control::MeshTable, String>> {

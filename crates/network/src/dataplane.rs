@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use rtnetlink::Handle;
 use tokio::sync::Mutex;
 use tracing::{info, warn};
-use types::{NetworkView, PortProtocol};
+use types::NetworkView;
 
 use crate::capabilities::{self, Capabilities};
 use crate::config::{DataplaneConfig, MeshBackendKind};
@@ -22,7 +22,6 @@ use crate::netns;
 use crate::overlay::{IngressOverlay, OverlayLinks};
 use crate::plan::{self, IngressPlan, OverlayPlan};
 use crate::plumbing::{self, ContainerSide, VethNames};
-use crate::ports;
 use crate::readback::MeshTable;
 use crate::sysctl;
 
@@ -226,12 +225,6 @@ impl Dataplane {
             .remove(task_id)
             .unwrap_or_else(|| VethNames::for_task(&self.config.veth_prefix, task_id));
         plumbing::detach(&self.handle, &names).await
-    }
-
-    /// Whether a process on this node already holds `port`: a host-mode task publishing it
-    /// must be rejected with that reason.
-    pub fn host_port_in_use(&self, protocol: PortProtocol, port: u16) -> Result<bool> {
-        ports::in_use(protocol, port)
     }
 
     /// The live routing-mesh table, read from the kernel.

@@ -179,6 +179,11 @@ impl agent::NodeNetwork for DataplaneNetwork {
         })
     }
 
+    fn host_port_in_use(&self, protocol: types::PortProtocol, port: u16) -> Result<bool, String> {
+        // Reads this thread's netns socket tables: the node's, as every swarmd thread is in it.
+        network::ports::in_use(protocol, port).map_err(|e| e.to_string())
+    }
+
     fn backend(&self) -> String {
         self.backend.clone()
     }
