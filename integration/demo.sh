@@ -9,11 +9,14 @@
 #   --no-build   use the binaries already in target/ (SWARMD_BIN / SWARMCTL_BIN are honoured)
 #   --down       take the lab down at the end (default: leave it up to explore)
 #
-# Needs root (network namespaces, private dockerds). Non-interactive. Exits non-zero when a
+# Needs root (network namespaces, private dockerds): run as a user, it re-runs itself through
+# sudo. Non-interactive. Exits non-zero when a
 # scenario does not behave as the seed document says (the output shows which).
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=provision/as-root.sh
+source "$SCRIPT_DIR/provision/as-root.sh" "$SCRIPT_DIR/demo.sh" "$@"
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 LAB="$SCRIPT_DIR/lab/lab.sh"
 PROFILE=debug
@@ -34,7 +37,6 @@ for arg in "$@"; do
         ;;
     esac
 done
-[[ $EUID -eq 0 ]] || { echo "demo.sh: needs root (network namespaces, private dockerds): run it with sudo" >&2; exit 1; }
 
 MANAGER=192.168.56.10
 WORKER1=192.168.56.11

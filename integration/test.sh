@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test of the project, as CI runs it (README command 2). As root on Debian/Ubuntu with Rust:
+# Every test of the project, as CI runs it (README command 2). On Debian/Ubuntu with Rust, as root
+# or as a user with sudo (it re-runs itself through sudo):
 #   installs missing system packages, builds, runs unit tests, in-process and multi-process
 #   cluster tests, the lab scenarios (three-node lab in network namespaces with private
 #   dockerds), the netns data-plane tests and the IPVS kernel test in a QEMU guest.
@@ -7,12 +8,9 @@
 # set itself up fails; it never skips.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=provision/as-root.sh
+source "$root/integration/provision/as-root.sh" "$root/integration/test.sh" "$@"
 cd "$root"
-
-if [[ $(id -u) -ne 0 ]]; then
-    echo "test.sh: run as root (the lab and kernel tests create network namespaces and dockerds)" >&2
-    exit 1
-fi
 
 step() { printf '\n==> %s\n' "$*"; }
 

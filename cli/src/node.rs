@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use api::control as pc;
 use clap::{Args, Subcommand, ValueEnum};
-use types::{Node, NodeAvailability, NodeRole, Reachability};
+use types::{Node, NodeAvailability, NodeRole, NodeState, Reachability};
 
 use crate::client::{answering_node, status_error, Control, StatusExt};
 use crate::output::{self, print_rows, Format};
@@ -175,6 +175,14 @@ async fn self_id(client: &mut Control) -> Result<String> {
 }
 
 /// docker's MANAGER STATUS column.
+/// The node's state; a Ready node whose engine cannot run tasks says so.
+fn node_state(node: &Node) -> String {
+    match (&node.status.state, node.description.engine_available()) {
+        (NodeState::Ready, false) => "Ready (no engine)".into(),
+        (state, _) => state.as_str().into(),
+    }
+}
+
 pub fn manager_status(node: &Node) -> &'static str {
     match &node.manager_status {
         None => "",
@@ -201,7 +209,7 @@ pub fn ls_rows(nodes: &[Node], me: Option<&str>) -> Vec<Vec<String>> {
             vec![
                 id,
                 n.description.hostname.clone(),
-                n.status.state.as_str().into(),
+                node_state(n),
                 n.spec.availability.as_str().into(),
                 manager_status(n).into(),
                 n.description.engine_version.clone(),
@@ -289,7 +297,7 @@ pub fn pretty_node(n: &Node) -> String {
         }
     }
     line("Status:", String::new());
-    line(" State:", n.status.state.as_str().into());
+    line(" State:", node_state(n));
     if !n.status.message.is_empty() {
         line(" Message:", n.status.message.clone());
     }
@@ -323,6 +331,9 @@ pub fn pretty_node(n: &Node) -> String {
         }
     }
     line("Engine Version:", n.description.engine_version.clone());
+    if let Some(e) = &n.description.engine_error {
+        line("Engine:", format!("unavailable, no new tasks here ({e})"));
+    }
     line("Ingress Address:", n.ingress_addr.clone());
     line("Mesh Backend:", n.description.mesh_backend.clone());
     if !n.description.warnings.is_empty() {
@@ -410,7 +421,7 @@ async fn remove(client: &mut Control, force: bool, nodes: Vec<String>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use types::{ManagerStatus, NodeState};
+    use types::ManagerStatus;
 
     fn node(id: &str, host: &str, manager: Option<(bool, Reachability)>) -> Node {
         let mut n = Node {
@@ -453,5 +464,15 @@ mod tests {
              m2        manager2   Ready     Active         Unreachable      27.1.1\n\
              w1        worker1    Ready     Active                          27.1.1\n"
         );
+    }
+
+    #[test]
+    fn a_ready_node_without_its_engine_says_so() {
+        let mut n = node("w1", "worker1", None);
+        n.description.engine_error = Some("container engine unreachable: refused".into());
+        let rows = ls_rows(&[n.clone()], None);
+        assert_eq!(rows[0][2], "Ready (no engine)");
+        let text = pretty_node(&n);
+        assert!(text.contains("unavailable, no new tasks here"), "{text}");
     }
 }

@@ -92,7 +92,13 @@ need_host() {
     [[ -n ${1:-} ]] || die "missing NODE (one of: ${HOSTS[*]})"
     is_host "$1" || die "unknown node '$1' (one of: ${HOSTS[*]})"
 }
-need_root() { [[ $EUID -eq 0 ]] || die "the lab needs root (network namespaces, dockerd): run it with sudo"; }
+# As a user, a command that needs root re-runs the whole invocation through sudo (as root, with
+# no sudo installed, it just goes on).
+need_root() {
+    [[ $EUID -eq 0 ]] && return 0
+    # shellcheck source=../provision/as-root.sh
+    source "$REPO_ROOT/integration/provision/as-root.sh" "$SCRIPT_DIR/lab.sh" "${LAB_ARGS[@]}"
+}
 need_netns() {
     [[ -e $(netns_path "$1") ]] || die "node '$1' has no network namespace: is the lab up? (lab.sh up)"
 }
@@ -420,12 +426,13 @@ start_swarmd() {
 
 node_list() { "$(bin swarmctl SWARMCTL_BIN)" --socket "$(swarmd_sock manager)" node ls 2>/dev/null; }
 
-# ready_count NODE...: how many of NODEs the manager lists as Ready.
+# ready_count NODE...: how many of NODEs the manager lists as Ready, with their engine answering
+# (a node without its engine shows "Ready (no engine)" and gets no tasks).
 ready_count() {
     local list n count=0
     list=$(node_list) || true
     for n in "$@"; do
-        grep -w -- "$n" <<<"$list" | grep -qiw ready && count=$((count + 1))
+        grep -w -- "$n" <<<"$list" | grep -iw ready | grep -qv "no engine" && count=$((count + 1))
     done
     echo "$count"
 }
@@ -848,4 +855,5 @@ main() {
     esac
 }
 
+LAB_ARGS=("$@")
 main "$@"

@@ -41,6 +41,21 @@ impl NodeProcess {
         args: &[String],
         env: &[(&str, &str)],
     ) -> NodeProcess {
+        let mut full: Vec<String> = ["--executor", "test", "--mesh-backend", "none"]
+            .map(String::from)
+            .to_vec();
+        full.extend_from_slice(args);
+        NodeProcess::spawn_with_engine(root, name, manager, &full, env)
+    }
+
+    /// [`NodeProcess::spawn`] with the executor and data plane flags left to `args`.
+    pub fn spawn_with_engine(
+        root: &Path,
+        name: &str,
+        manager: bool,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> NodeProcess {
         let addr = crate::ports::free_addr();
         let state_dir = root.join(name);
         let log = root.join(format!("{name}.log"));
@@ -59,10 +74,6 @@ impl NodeProcess {
             name.to_string(),
             "--listen-addr".to_string(),
             addr.to_string(),
-            "--executor".to_string(),
-            "test".to_string(),
-            "--mesh-backend".to_string(),
-            "none".to_string(),
         ];
         full.extend_from_slice(args);
         node.launch(&full, env);

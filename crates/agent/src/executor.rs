@@ -43,6 +43,13 @@ pub struct ContainerStatus {
     pub error: String,
 }
 
+/// A container this node's executor created, as one labelled list names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedContainer {
+    pub task_id: String,
+    pub container_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
     /// The task can never run here as specified (unknown image, invalid config): REJECTED.
@@ -96,6 +103,10 @@ pub trait Executor: Send + Sync + 'static {
 
     /// Every container this node's executor created (by label), for adoption after a restart.
     fn list(&self) -> BoxFuture<'_, Result<Vec<ContainerStatus>, ExecError>>;
+
+    /// Which containers this node's executor created, from one labelled list call and no
+    /// inspection (the stray sweep needs no more).
+    fn owned(&self) -> BoxFuture<'_, Result<Vec<OwnedContainer>, ExecError>>;
 
     /// Task IDs whose container changed (died, health changed...), as the engine reports them.
     /// The agent inspects on each; it also polls, so a missed event is only slower.

@@ -1,11 +1,14 @@
 //! The worker side of every node (managers run one too, like Swarm).
 //!
-//! - [`agent`]: the session with the leader (following leader changes), reconciliation of
-//!   task controllers and the data plane to each pushed assignment, batched status reports
+//! - [`agent`]: the agent and its four parts, each on its own task so nothing that waits on
+//!   the engine delays a heartbeat: [`session`] (connect, heartbeat, follow the leader),
+//!   [`worker`] (controllers and data plane reconciled to the latest assignment, stray
+//!   sweeps), [`reporter`] (batched status reports), [`describe`] (the node's description)
 //! - [`controller`]: one task's lifecycle, from `Accepted` to `Running` to its end; adoption
 //!   of running containers after a restart
 //! - [`executor`]: the [`executor::Executor`] trait tasks run through (Docker in the `docker`
-//!   crate) and [`test_executor::TestExecutor`], its in-memory double
+//!   crate) and [`test_executor::TestExecutor`], its in-memory double; [`pending_engine`]
+//!   serves the agent while the engine is not there yet
 //! - [`host_ports`]: host-mode ports already taken on the node reject the task
 //! - [`join`]: admission into a cluster (CA-pinned TLS, token, CSR → certificate)
 //! - [`network`]: the [`network::NodeNetwork`] seam to the node's data plane
@@ -13,16 +16,22 @@
 
 pub mod agent;
 pub mod controller;
+pub mod describe;
 pub mod executor;
 pub mod host_ports;
 pub mod join;
 pub mod network;
+pub mod pending_engine;
+pub mod reporter;
 pub mod service;
+pub mod session;
 pub mod test_executor;
+pub mod worker;
 
 pub use agent::{Agent, AgentConfig};
 pub use executor::Executor;
 pub use network::{NodeNetwork, RecordingNetwork};
+pub use pending_engine::PendingEngine;
 pub use test_executor::TestExecutor;
 #[cfg(test)]
 mod controller_tests;

@@ -7,12 +7,14 @@ use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use types::{HealthState, Resources, Task};
 
 use crate::executor::{
-    ContainerRun, ContainerStatus, EngineInfo, ExecError, Executor, LogChunk, LogOptions, LogStream,
+    ContainerRun, ContainerStatus, EngineInfo, ExecError, Executor, LogChunk, LogOptions,
+    LogStream, OwnedContainer,
 };
 
 #[derive(Clone)]
@@ -27,6 +29,10 @@ struct Inner {
     next_pid: AtomicU32,
     /// Counts `start` calls, so tests can prove an adopted container was not restarted.
     starts: AtomicU32,
+    /// Counts `list` and `owned` calls, so tests can prove sweeps are not made per push.
+    lists: AtomicU32,
+    /// Every call first waits this long, as a stuck engine (a pull holding dockerd) would.
+    stall: Mutex<Duration>,
 }
 
 impl TestExecutor {
@@ -39,6 +45,8 @@ impl TestExecutor {
                 changes,
                 next_pid: AtomicU32::new(1000),
                 starts: AtomicU32::new(0),
+                lists: AtomicU32::new(0),
+                stall: Mutex::new(Duration::ZERO),
             }),
         }
     }
@@ -78,11 +86,28 @@ impl TestExecutor {
     pub fn start_count(&self) -> u32 {
         self.inner.starts.load(Ordering::SeqCst)
     }
+
+    pub fn list_count(&self) -> u32 {
+        self.inner.lists.load(Ordering::SeqCst)
+    }
+
+    /// From now on every engine call waits `d` before it answers.
+    pub fn set_stall(&self, d: Duration) {
+        *self.inner.stall.lock().expect("lock") = d;
+    }
+
+    async fn stalled(&self) {
+        let d = *self.inner.stall.lock().expect("lock");
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+    }
 }
 
 impl Executor for TestExecutor {
     fn describe(&self) -> BoxFuture<'_, Result<EngineInfo, ExecError>> {
         Box::pin(async move {
+            self.stalled().await;
             Ok(EngineInfo {
                 hostname: self.inner.hostname.clone(),
                 os: "linux".into(),
@@ -99,6 +124,7 @@ impl Executor for TestExecutor {
 
     fn prepare<'a>(&'a self, task: &'a Task) -> BoxFuture<'a, Result<(), ExecError>> {
         Box::pin(async move {
+            self.stalled().await;
             let image = &task.spec.container.image;
             if image.starts_with("unknown") || image.starts_with("missing") {
                 return Err(ExecError::Rejected(format!("No such image: {image}")));
@@ -118,6 +144,7 @@ impl Executor for TestExecutor {
 
     fn start<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), ExecError>> {
         Box::pin(async move {
+            self.stalled().await;
             let mut c = self.inner.containers.lock().expect("lock");
             let Some(s) = c.get_mut(task_id) else {
                 return Err(ExecError::Engine(format!(
@@ -138,6 +165,7 @@ impl Executor for TestExecutor {
         task_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<ContainerStatus>, ExecError>> {
         Box::pin(async move {
+            self.stalled().await;
             Ok(self
                 .inner
                 .containers
@@ -154,6 +182,7 @@ impl Executor for TestExecutor {
         _grace_ms: u64,
     ) -> BoxFuture<'a, Result<(), ExecError>> {
         Box::pin(async move {
+            self.stalled().await;
             if let Some(s) = self.inner.containers.lock().expect("lock").get_mut(task_id) {
                 if s.run == ContainerRun::Running {
                     s.run = ContainerRun::Exited(0);
@@ -166,6 +195,7 @@ impl Executor for TestExecutor {
 
     fn remove<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), ExecError>> {
         Box::pin(async move {
+            self.stalled().await;
             self.inner.containers.lock().expect("lock").remove(task_id);
             Ok(())
         })
@@ -173,6 +203,8 @@ impl Executor for TestExecutor {
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<ContainerStatus>, ExecError>> {
         Box::pin(async move {
+            self.stalled().await;
+            self.inner.lists.fetch_add(1, Ordering::SeqCst);
             Ok(self
                 .inner
                 .containers
@@ -180,6 +212,24 @@ impl Executor for TestExecutor {
                 .expect("lock")
                 .values()
                 .cloned()
+                .collect())
+        })
+    }
+
+    fn owned(&self) -> BoxFuture<'_, Result<Vec<OwnedContainer>, ExecError>> {
+        Box::pin(async move {
+            self.stalled().await;
+            self.inner.lists.fetch_add(1, Ordering::SeqCst);
+            Ok(self
+                .inner
+                .containers
+                .lock()
+                .expect("lock")
+                .values()
+                .map(|c| OwnedContainer {
+                    task_id: c.task_id.clone(),
+                    container_id: c.container_id.clone(),
+                })
                 .collect())
         })
     }

@@ -6,8 +6,11 @@
 //! query: an entry that turns out stale (the container was removed behind our back) is
 //! dropped and looked up again.
 
-use agent::executor::{ContainerStatus, EngineInfo, ExecError, Executor, LogChunk, LogOptions};
+use agent::executor::{
+    ContainerStatus, EngineInfo, ExecError, Executor, LogChunk, LogOptions, OwnedContainer,
+};
 use bollard::errors::Error as DockerError;
+use bollard::models::ContainerSummary;
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
 };
@@ -189,20 +192,39 @@ impl DockerExecutor {
         Ok(inspected.as_ref().and_then(status::container_status))
     }
 
-    async fn list_tasks(&self) -> Result<Vec<ContainerStatus>, ExecError> {
+    /// This node's containers (running or not), from one labelled list call.
+    async fn summaries(&self) -> Result<Vec<ContainerSummary>, ExecError> {
         let filters = HashMap::from([(
             "label".to_string(),
             vec![labels::node_filter(&self.node_id)],
         )]);
-        let summaries = self
-            .docker
+        self.docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
                 filters: Some(filters),
                 ..Default::default()
             }))
             .await
-            .map_err(|err| engine("list containers", err))?;
+            .map_err(|err| engine("list containers", err))
+    }
+
+    async fn owned_tasks(&self) -> Result<Vec<OwnedContainer>, ExecError> {
+        Ok(self
+            .summaries()
+            .await?
+            .into_iter()
+            .filter_map(|summary| {
+                let task_id = summary.labels?.remove(labels::TASK_ID)?;
+                Some(OwnedContainer {
+                    task_id,
+                    container_id: summary.id?,
+                })
+            })
+            .collect())
+    }
+
+    async fn list_tasks(&self) -> Result<Vec<ContainerStatus>, ExecError> {
+        let summaries = self.summaries().await?;
         let inspections = summaries
             .into_iter()
             .filter_map(|summary| summary.id)
@@ -281,7 +303,8 @@ impl DockerExecutor {
 }
 
 /// `unix:///path` or `/path` → `/path`.
-fn socket_path(docker_host: &str) -> Result<&str, ConnectError> {
+/// The engine socket a `--docker-host` value names; only local unix sockets are supported.
+pub fn socket_path(docker_host: &str) -> Result<&str, ConnectError> {
     match docker_host.strip_prefix("unix://") {
         Some(path) if path.starts_with('/') => Ok(path),
         None if docker_host.starts_with('/') => Ok(docker_host),
@@ -319,6 +342,10 @@ impl Executor for DockerExecutor {
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<ContainerStatus>, ExecError>> {
         self.list_tasks().boxed()
+    }
+
+    fn owned(&self) -> BoxFuture<'_, Result<Vec<OwnedContainer>, ExecError>> {
+        self.owned_tasks().boxed()
     }
 
     fn changes(&self) -> BoxStream<'static, String> {

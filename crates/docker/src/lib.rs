@@ -26,4 +26,4 @@ pub mod status;
 pub mod translate;
 
 pub use errors::ConnectError;
-pub use executor::DockerExecutor;
+pub use executor::{socket_path, DockerExecutor};

@@ -53,8 +53,9 @@ pub struct Flags {
     /// The worker or manager join token (`swarmctl cluster join-token worker|manager`).
     #[arg(long, requires = "join_addr")]
     pub join_token: Option<String>,
-    /// The container engine's socket.
-    #[arg(long)]
+    /// The container engine's socket (`unix:///var/run/docker.sock`). The node runs without
+    /// it and connects when it answers.
+    #[arg(long, value_parser = parse_docker_host)]
     pub docker_host: Option<String>,
     #[arg(long, value_enum)]
     pub executor: Option<ExecutorKind>,
@@ -79,6 +80,11 @@ pub struct Flags {
 }
 
 /// A certificate lifetime: long enough for a renewal round trip.
+fn parse_docker_host(s: &str) -> Result<String, String> {
+    docker::socket_path(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
 fn parse_cert_validity(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
     if d < Duration::from_secs(10) {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent::{Agent, AgentConfig, Executor, NodeNetwork};
+use agent::{Agent, AgentConfig, Executor, NodeNetwork, PendingEngine};
 use anyhow::{bail, Context, Result};
 use security::{CertRole, Dial, NodeCredentials, MANAGER_NAME};
 use tokio_util::sync::CancellationToken;
@@ -22,7 +22,6 @@ use crate::server;
 
 /// Time between a task leaving every node's mesh and its container being stopped.
 const DRAIN_DELAY: Duration = Duration::from_millis(300);
-const ENGINE_CONNECT_ATTEMPTS: u32 = 30;
 const AGENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a promoted or demoted node waits for a certificate with its new role.
 const ROLE_CERT_PATIENCE: Duration = Duration::from_secs(10);
@@ -73,7 +72,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
         mut runtime,
     } = founded;
 
-    let executor = connect_executor(&identity, &shutdown).await?;
+    let executor = connect_executor(&identity, &shutdown);
     let network = build_network(&identity).await?;
     tracing::info!(backend = %network.backend(), warnings = ?network.warnings(), "data plane ready");
 
@@ -219,33 +218,27 @@ fn role_change(identity: &Identity, node: &Node) -> Option<RoleChange> {
     }
 }
 
-/// The container engine, retried while it starts (a lab brings engines and nodes up together).
-async fn connect_executor(
-    identity: &Identity,
-    shutdown: &CancellationToken,
-) -> Result<Arc<dyn Executor>> {
+/// The container engine. A Docker engine is connected in the background (retried with
+/// backoff): the node joins, heartbeats and, on a manager, serves Raft and the control API
+/// whether or not its dockerd answers; it only gets tasks once it does.
+fn connect_executor(identity: &Identity, shutdown: &CancellationToken) -> Arc<dyn Executor> {
     match identity.executor {
-        ExecutorKind::Test => Ok(Arc::new(agent::TestExecutor::new(&identity.hostname))),
+        ExecutorKind::Test => Arc::new(agent::TestExecutor::new(&identity.hostname)),
         ExecutorKind::Docker => {
-            let mut last = None;
-            for _ in 0..ENGINE_CONNECT_ATTEMPTS {
-                match docker::DockerExecutor::connect(&identity.docker_host, &identity.node_id)
-                    .await
-                {
-                    Ok(e) => return Ok(Arc::new(e)),
-                    Err(e) => last = Some(e),
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => bail!("stopped while waiting for the container engine"),
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-            Err(last.expect("at least one attempt")).with_context(|| {
-                format!(
-                    "cannot reach the container engine at {}; start dockerd or pass --docker-host",
-                    identity.docker_host
-                )
-            })
+            let host = identity.docker_host.clone();
+            let node_id = identity.node_id.clone();
+            Arc::new(PendingEngine::connect(
+                move || {
+                    let (host, node_id) = (host.clone(), node_id.clone());
+                    async move {
+                        match docker::DockerExecutor::connect(&host, &node_id).await {
+                            Ok(e) => Ok(Arc::new(e) as Arc<dyn Executor>),
+                            Err(e) => Err(format!("{e}; start dockerd or pass --docker-host")),
+                        }
+                    }
+                },
+                shutdown.child_token(),
+            ))
         }
     }
 }

@@ -105,6 +105,17 @@ pub struct NodeDescription {
     pub warnings: Vec<String>,
     /// The routing-mesh backend in use on the node (`ipvs` or `nftables`).
     pub mesh_backend: String,
+    /// Why the node's container engine cannot run tasks now (`None`: it answers). A node
+    /// without its engine stays Ready for the cluster (heartbeats, Raft, control API) but the
+    /// scheduler gives it no new task.
+    #[serde(default)]
+    pub engine_error: Option<String>,
+}
+
+impl NodeDescription {
+    pub fn engine_available(&self) -> bool {
+        self.engine_error.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -49,14 +49,11 @@ impl Lab {
             .expect("running lab.sh")
     }
 
-    /// Whether the lab is up with three Ready nodes.
+    /// Whether the lab is up with three Ready nodes whose engines answer.
     pub fn is_up(&self) -> bool {
         let out = self.run(&["ctl", "manager", "node", "ls"]);
-        out.status.success()
-            && String::from_utf8_lossy(&out.stdout)
-                .matches("Ready")
-                .count()
-                == 3
+        let text = String::from_utf8_lossy(&out.stdout);
+        out.status.success() && text.matches("Ready").count() == 3 && !text.contains("(no engine)")
     }
 
     /// Brings the lab up unless it already is; true when this call brought it up.

@@ -254,10 +254,10 @@ impl Lab {
             let f: Vec<&str> = line.split_whitespace().collect();
             // ID [*] HOSTNAME STATUS ...
             for (node, _) in NODES {
-                if f.iter()
-                    .position(|w| *w == node)
-                    .is_some_and(|i| f.get(i + 1) == Some(&"Ready"))
-                {
+                if f.iter().position(|w| *w == node).is_some_and(|i| {
+                    // "Ready (no engine)": up, but its engine cannot run tasks yet.
+                    f.get(i + 1) == Some(&"Ready") && f.get(i + 2) != Some(&"(no")
+                }) {
                     h.ready.insert(node.to_string(), true);
                 }
             }

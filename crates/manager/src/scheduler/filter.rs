@@ -22,13 +22,15 @@ fn nodes_phrase(nodes: usize) -> String {
     }
 }
 
-/// The node is up (the dispatcher hears from it) and open for new work (not paused/drained).
+/// The node is up (the dispatcher hears from it), open for new work (not paused/drained) and
+/// its container engine answers.
 pub struct ReadyFilter;
 
 impl Filter for ReadyFilter {
     fn check(&self, node: &NodeInfo<'_>, _task: &Task) -> bool {
         node.node.status.state == NodeState::Ready
             && node.node.spec.availability == NodeAvailability::Active
+            && node.node.description.engine_available()
     }
     fn explain(&self, nodes: usize) -> String {
         format!("{} not available for new tasks", nodes_phrase(nodes))

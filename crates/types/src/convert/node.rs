@@ -86,6 +86,7 @@ impl From<NodeDescription> for pb::NodeDescription {
             engine_version: d.engine_version,
             warnings: d.warnings,
             mesh_backend: d.mesh_backend,
+            engine_error: d.engine_error.unwrap_or_default(),
         }
     }
 }
@@ -100,6 +101,7 @@ impl From<pb::NodeDescription> for NodeDescription {
             engine_version: d.engine_version,
             warnings: d.warnings,
             mesh_backend: d.mesh_backend,
+            engine_error: Some(d.engine_error).filter(|e| !e.is_empty()),
         }
     }
 }
@@ -222,6 +224,7 @@ mod tests {
                 engine_version: "27.0.1".into(),
                 warnings: vec!["no IPVS".into()],
                 mesh_backend: "nftables".into(),
+                engine_error: Some("container engine unreachable: refused".into()),
             },
             status: NodeStatus {
                 state: NodeState::Ready,
