@@ -59,6 +59,7 @@ usage: lab.sh COMMAND [ARGS]
   logs NODE [swarmd|dockerd|containerd]   the last lines of a daemon's log
   kill NODE                        kill -9 NODE's swarmd, dockerd and containerd (node crash)
   restart NODE                     (re)start NODE's engine and swarmd
+  engine NODE stop|start           stop or start NODE's dockerd and containerd only (swarmd stays)
   link NODE down|up                cut or restore NODE's network link
 
 nodes: ${NODES[*]} (and client for sh, curl, link)
@@ -821,6 +822,26 @@ cmd_restart() {
     fi
 }
 
+cmd_engine() {
+    need_root
+    need_node "${1:-}"
+    local n=$1 action=${2:-} pid name
+    case $action in
+    stop)
+        for name in dockerd containerd; do
+            if pid=$(daemon_pid "$n" "$name"); then stop_pids 15 "$pid"; fi
+        done
+        log "stopped $n's engine; its swarmd keeps running"
+        ;;
+    start)
+        need_netns "$n"
+        engines_up "$n"
+        log "started $n's engine"
+        ;;
+    *) die "usage: lab.sh engine NODE stop|start" ;;
+    esac
+}
+
 cmd_link() {
     need_root
     need_host "${1:-}"
@@ -846,6 +867,7 @@ main() {
     logs) cmd_logs "$@" ;;
     kill) cmd_kill "$@" ;;
     restart) cmd_restart "$@" ;;
+    engine) cmd_engine "$@" ;;
     link) cmd_link "$@" ;;
     help | -h | --help) usage ;;
     *)

@@ -68,7 +68,32 @@ if [[ $EUID -ne 0 ]]; then
     exit 1
 fi
 
+# A machine whose qemu-utils comes from backports (qemu-img 10 on this project's Debian 12
+# images) cannot take the release's QEMU 7.2 ("qemu-utils Breaks qemu-system-common < 8.0"):
+# its QEMU then comes from the same backports suite.
+backported=()
+plain=()
+qemu_utils=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+for pkg in "${missing[@]}"; do
+    if [[ $pkg == qemu-system-x86 && $qemu_utils == *bpo* ]]; then backported+=("$pkg"); else plain+=("$pkg"); fi
+done
+
 echo "packages.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+if ((${#backported[@]} > 0)); then
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    [[ -n $codename ]] || { echo "packages.sh: cannot tell the Debian release for backports" >&2; exit 1; }
+    if ! grep -rqs -- "$codename-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+        echo "packages.sh: qemu-utils $qemu_utils is from backports: adding $codename-backports for QEMU"
+        printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: $codename-backports" \
+            "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
+            >/etc/apt/sources.list.d/swarmd-backports.sources
+    fi
+fi
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+if ((${#plain[@]} > 0)); then
+    apt-get install -y -q --no-install-recommends "${plain[@]}"
+fi
+if ((${#backported[@]} > 0)); then
+    apt-get install -y -q --no-install-recommends -t "$codename-backports" "${backported[@]}"
+fi

@@ -272,3 +272,66 @@ fn lab_exec_host_mode_port_held_by_a_process_is_rejected() -> Result<()> {
     })?;
     Ok(())
 }
+
+/// Issue 12: a node whose dockerd stops stays Ready (its swarmd heartbeats on), shows
+/// `Ready (no engine)` and gets no new task; once dockerd is back the agent picks it up and
+/// the node takes tasks again.
+#[test]
+fn lab_exec_a_node_without_its_engine_stays_ready_and_takes_tasks_once_it_is_back() -> Result<()> {
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
+    let _t = Timer::start("executor: engine stopped and started under swarmd");
+    let row = |ls: &str| {
+        ls.lines()
+            .find(|l| l.split_whitespace().any(|w| w == "worker2"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let engine_back =
+        |lab: &Lab| lab.lab_ok(&["engine", "worker2", "start"], Duration::from_secs(60));
+    lab.lab_ok(&["engine", "worker2", "stop"], Duration::from_secs(60))?;
+    let outcome = (|| -> Result<()> {
+        let down = wait_for("worker2 to show its engine missing", CONVERGE, || {
+            let ls = lab.ctl(&["node", "ls"])?;
+            let r = row(&ls);
+            Ok(if r.contains("Ready (no engine)") {
+                Ok(r)
+            } else {
+                Err(r)
+            })
+        })?;
+        ensure!(!down.contains("Down"), "worker2: {down}");
+        lab.create_service(
+            "exec-noengine",
+            &["--replicas", "4", "swarmd/sleeper:latest"],
+        )?;
+        let tasks = lab.wait_running("exec-noengine", 4, CONVERGE)?;
+        ensure!(
+            tasks.iter().all(|t| t.node != "worker2"),
+            "a task went to the node without an engine: {tasks:?}"
+        );
+        // It stays Ready (heartbeats do not wait on the engine).
+        std::thread::sleep(Duration::from_secs(3));
+        let r = row(&lab.ctl(&["node", "ls"])?);
+        ensure!(r.contains("Ready (no engine)"), "worker2 after 3 s: {r}");
+        Ok(())
+    })();
+    engine_back(&lab)?;
+    outcome?;
+    wait_for("worker2 to take tasks again", CONVERGE, || {
+        let r = row(&lab.ctl(&["node", "ls"])?);
+        Ok(if r.contains("Ready") && !r.contains("no engine") {
+            Ok(())
+        } else {
+            Err(r)
+        })
+    })?;
+    lab.ctl(&["service", "scale", "-d", "exec-noengine=6"])?;
+    let tasks = lab.wait_running("exec-noengine", 6, CONVERGE)?;
+    ensure!(
+        tasks.iter().any(|t| t.node == "worker2"),
+        "no task on worker2 once its engine is back: {tasks:?}"
+    );
+    Ok(())
+}
