@@ -1,7 +1,8 @@
 //! The manager side: everything that reads and writes the replicated store.
 //!
 //! Leader-only components (started on becoming leader, stopped on losing it) each take the
-//! store and a cancellation token; they share nothing but the store:
+//! store and a cancellation token; they share nothing but the store. `leader` runs them under
+//! a supervisor that restarts a failed one and steps down when one keeps failing:
 //! - `orchestrator`: services → tasks (replicated slots, global, restart, rolling update, reaper)
 //! - `allocator`: ingress network, node and task IPs
 //! - `scheduler`: pending tasks → nodes (filters, spread)
@@ -12,6 +13,7 @@
 pub mod allocator;
 pub mod controlapi;
 pub mod dispatcher;
+pub mod leader;
 pub mod membership;
 pub mod orchestrator;
 pub mod scheduler;

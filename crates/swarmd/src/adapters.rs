@@ -8,6 +8,7 @@ use api::dispatcher::agent_client::AgentClient;
 use futures::future::BoxFuture;
 use manager::controlapi::NodeConnector;
 use manager::dispatcher::service::LeaderHint;
+use manager::leader::StepDown;
 use manager::membership::{RaftMember, RaftMembership};
 use store::raft::{RaftNode, Reachability};
 use tonic::transport::Channel;
@@ -101,6 +102,13 @@ impl RaftMembership for RaftGroup {
 
     fn remove(&self, raft_id: u64) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move { self.0.remove_node(raft_id).await.map_err(|e| e.to_string()) })
+    }
+}
+
+/// Stepping down: this manager leaves the Raft group and the next leader adds it back.
+impl StepDown for RaftGroup {
+    fn step_down(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move { self.0.step_down().await.map_err(|e| e.to_string()) })
     }
 }
 

@@ -1,5 +1,6 @@
-//! A manager's part: Raft, the replicated store, and the leader-only components, which start
-//! when this manager becomes leader and stop when it loses leadership.
+//! A manager's part: Raft, the replicated store, and the leader-only components
+//! ([`LeaderComponents`], supervised in the manager crate), which start when this manager
+//! becomes leader and stop when it loses leadership.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -8,8 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use manager::dispatcher::service::DispatcherSlot;
-use manager::dispatcher::{Dispatcher, DispatcherConfig};
-use manager::membership::roles::RoleManager;
+use manager::leader::LeaderComponents;
 use store::raft::{Dial, RaftConfig, RaftNode};
 use store::{MemoryStore, Store};
 use tokio::task::JoinHandle;
@@ -107,25 +107,26 @@ async fn follow_leadership(
     stop: CancellationToken,
 ) {
     let mut leadership = raft.leadership();
-    let mut running: Option<(CancellationToken, Vec<JoinHandle<()>>)> = None;
+    let mut running: Option<Leading> = None;
     loop {
         let leads = leadership.borrow_and_update().is_self;
         if leads && running.is_none() {
             // Entries committed under the previous leader may not be applied here yet; deciding
             // from that older state could create tasks twice.
             caught_up(&raft).await;
-            tracing::info!(
-                "became leader: starting orchestrator, allocator, scheduler, dispatcher"
-            );
-            running = Some(start_leader_components(&raft, &store, &slot));
+            tracing::info!("became leader: starting the leader components");
+            let group = Arc::new(RaftGroup(raft.clone()));
+            let components =
+                LeaderComponents::new(store.clone(), group.clone(), group, slot.clone());
+            let token = CancellationToken::new();
+            running = Some(Leading {
+                handle: tokio::spawn(components.run(token.clone())),
+                token,
+            });
         } else if !leads {
-            if let Some((token, handles)) = running.take() {
-                tracing::info!("lost leadership: stopping leader components");
-                slot.set(None);
-                token.cancel();
-                for h in handles {
-                    let _ = h.await;
-                }
+            if let Some(leading) = running.take() {
+                tracing::info!("lost leadership: stopping the leader components");
+                leading.stop().await;
             }
         }
         tokio::select! {
@@ -133,11 +134,23 @@ async fn follow_leadership(
             r = leadership.changed() => if r.is_err() { break },
         }
     }
-    if let Some((token, handles)) = running.take() {
-        slot.set(None);
-        token.cancel();
-        for h in handles {
-            let _ = h.await;
+    if let Some(leading) = running.take() {
+        leading.stop().await;
+    }
+}
+
+/// The leader components while this manager leads.
+struct Leading {
+    token: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+impl Leading {
+    /// Cancels the components and waits until every one has stopped.
+    async fn stop(self) {
+        self.token.cancel();
+        if let Err(e) = self.handle.await {
+            tracing::error!(error = %e, "leader components ended abnormally");
         }
     }
 }
@@ -165,34 +178,4 @@ async fn caught_up(raft: &RaftNode) {
             }
         }
     }
-}
-
-fn start_leader_components(
-    raft: &Arc<RaftNode>,
-    store: &Store,
-    slot: &Arc<DispatcherSlot>,
-) -> (CancellationToken, Vec<JoinHandle<()>>) {
-    let token = CancellationToken::new();
-    let heartbeat = store.view(|t| {
-        t.cluster()
-            .map(|c| Duration::from_millis(c.spec.heartbeat_period_ms.max(50)))
-            .unwrap_or(Duration::from_millis(500))
-    });
-    let dispatcher = Dispatcher::new(
-        store.clone(),
-        DispatcherConfig {
-            heartbeat_period: heartbeat,
-        },
-    );
-    slot.set(Some(dispatcher.clone()));
-    let handles = vec![
-        tokio::spawn(dispatcher.run(token.clone())),
-        tokio::spawn(manager::allocator::Allocator::new(store.clone()).run(token.clone())),
-        tokio::spawn(manager::orchestrator::Orchestrator::new(store.clone()).run(token.clone())),
-        tokio::spawn(manager::scheduler::Scheduler::new(store.clone()).run(token.clone())),
-        tokio::spawn(
-            RoleManager::new(store.clone(), Arc::new(RaftGroup(raft.clone()))).run(token.clone()),
-        ),
-    ];
-    (token, handles)
 }

@@ -25,6 +25,9 @@ pub enum RaftNodeError {
     /// Refused by Raft (membership change in progress, quorum rules, ...).
     #[error("membership change refused: {0}")]
     Membership(String),
+    /// This manager cannot hand leadership over; the message says what is missing.
+    #[error("cannot give up leadership: {0}")]
+    StepDownRefused(String),
     /// Raft stopped (shut down or failed on a storage error).
     #[error("raft stopped: {0}")]
     Stopped(String),

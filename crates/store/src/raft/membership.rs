@@ -103,6 +103,59 @@ impl NodeCore {
         Ok(MembershipAnswer::Changed)
     }
 
+    /// Gives up leadership by leaving the group. openraft 0.9 has no leader transfer (it came
+    /// in 0.10), and a leader it keeps as a learner goes on leading (openraft leaders need not
+    /// be voters); a leader removed from the membership steps down once the change is
+    /// committed, and the remaining voters elect a leader among themselves. Its log stays on
+    /// disk: the next leader's role manager adds it back (learner, then voter, as for any
+    /// manager whose node wants the manager role) and it catches up from where it was.
+    ///
+    /// Refused when the remaining voters could not carry on: there are none, one of them is
+    /// unreachable (the smaller group needs every one of them), or a manager is still being
+    /// added. Succeeds at once if this manager does not lead.
+    pub async fn step_down_here(&self) -> Result<(), RaftNodeError> {
+        if !self.is_leader() {
+            return Ok(());
+        }
+        let me = self.config.id;
+        let (voters, nodes) = self.membership_sets();
+        let others: Vec<NodeId> = voters.iter().copied().filter(|id| *id != me).collect();
+        let refused = |why: String| Err(RaftNodeError::StepDownRefused(why));
+        if others.is_empty() {
+            return refused("this is the only manager; add managers so another can lead".into());
+        }
+        let joining: Vec<NodeId> = nodes.difference(&voters).copied().collect();
+        if !joining.is_empty() {
+            return refused(format!(
+                "managers {joining:?} are still being added; retry once they vote"
+            ));
+        }
+        let unreachable: Vec<NodeId> = others
+            .iter()
+            .copied()
+            .filter(|id| self.peers.reachability(*id) != Reachability::Reachable)
+            .collect();
+        if !unreachable.is_empty() {
+            return refused(format!(
+                "managers {unreachable:?} are unreachable; without this manager the others \
+                 would have no quorum"
+            ));
+        }
+        let change = ChangeMembers::RemoveVoters(BTreeSet::from([me]));
+        let changed = self.raft.change_membership(change, false);
+        match tokio::time::timeout(self.config.write_timeout, changed).await {
+            Err(_) => refused(format!(
+                "leaving the voters was not committed within {:?}",
+                self.config.write_timeout
+            )),
+            Ok(Err(e)) => match refusal(e) {
+                Refusal::NotLeader { .. } => Ok(()),
+                Refusal::Failed(e) => Err(e),
+            },
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+
     /// Voter IDs and all node IDs (voters and learners) of the effective membership.
     fn membership_sets(&self) -> (BTreeSet<NodeId>, BTreeSet<NodeId>) {
         let metrics = self.raft.metrics();

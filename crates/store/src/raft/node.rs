@@ -181,6 +181,15 @@ impl RaftNode {
         .await
     }
 
+    /// Makes another manager the leader, if this one leads, by leaving the Raft group: it
+    /// keeps its log and becomes a voter again when the next leader's role manager adds it
+    /// back. Until then this manager is outside the quorum. Refused ([`RaftNodeError::StepDownRefused`]) when no other manager could
+    /// lead or the others would lose the quorum. On `Ok` leadership has moved or is moving
+    /// (the others elect within an election timeout).
+    pub async fn step_down(&self) -> Result<(), RaftNodeError> {
+        self.core.step_down_here().await
+    }
+
     /// The managers with their reachability, as the leader sees them; this manager's own view
     /// when no leader answers (then peers it has not heard from are `Unknown`/`Unreachable`).
     pub async fn members(&self) -> Vec<Member> {
