@@ -4,6 +4,8 @@
 //! Each parser returns a message saying what is wrong and what is expected; the caller adds
 //! the flag's name.
 
+/// Printing durations is shared with the managers, whose messages quote them too.
+pub use types::format_duration_ms;
 use types::{PortConfig, PortProtocol, PublishMode};
 
 /// A Go-style duration (`300ms`, `10s`, `1m30s`, `1.5h`, `0`) in milliseconds.
@@ -42,27 +44,6 @@ pub fn duration_ms(s: &str) -> Result<u64, String> {
         rest = next;
     }
     Ok((total_ns / 1e6).round() as u64)
-}
-
-/// Docker's short form of a duration, for display: `1m30s`, `500ms`, `0s`.
-pub fn format_duration_ms(ms: u64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let (h, m) = (ms / 3_600_000, (ms / 60_000) % 60);
-    let s = (ms % 60_000) as f64 / 1000.0;
-    let mut out = String::new();
-    if h > 0 {
-        out += &format!("{h}h");
-    }
-    if h > 0 || m > 0 {
-        out += &format!("{m}m");
-    }
-    out += &format!("{s}s");
-    out
 }
 
 /// A memory size as docker reads it (`64M`, `1g`, `512k`, `1.5GiB`, plain bytes), binary units.

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use api::control as pc;
-use types::{Node, Service, ServiceMode, Task, TaskState, UpdateState};
+use types::constraint::Constraint;
+use types::{Node, NodeState, Service, ServiceMode, Task, TaskState, UpdateState};
 
 use crate::client::Control;
 use crate::output::short_id;
@@ -87,6 +88,17 @@ fn is_current_running(t: &Task, service: &Service) -> bool {
         && t.spec_version >= service.spec_version
 }
 
+/// A node the global service is to run on now: open for new tasks (Ready and Active, as the
+/// scheduler requires) and admitted by the service's constraints, matched as the orchestrator
+/// and scheduler match them.
+fn runs_global_task(service: &Service, node: &Node) -> bool {
+    node.takes_new_tasks()
+        && Constraint::exprs_admit(&service.spec.task.placement.constraints, node)
+}
+
+/// `nodes` must hold every node of the cluster: a global service converges when every node
+/// it is to run on runs it, including nodes that have no task yet, and a task last seen running
+/// on a node that is down is no longer counted as still running.
 pub fn snapshot(service: &Service, tasks: &[Task], nodes: &BTreeMap<String, Node>) -> Snapshot {
     let tasks: Vec<&Task> = tasks
         .iter()
@@ -106,32 +118,32 @@ pub fn snapshot(service: &Service, tasks: &[Task], nodes: &BTreeMap<String, Node
             (running, replicas as usize)
         }
         ServiceMode::Global => {
-            let mut by_node: BTreeMap<&str, Vec<&Task>> = BTreeMap::new();
-            for t in tasks
-                .iter()
-                .filter(|t| t.desired_state == TaskState::Running)
-            {
-                by_node.entry(&t.node_id).or_default().push(t);
-            }
+            let eligible: Vec<&Node> = nodes
+                .values()
+                .filter(|n| runs_global_task(service, n))
+                .collect();
             let mut running = 0;
-            for (node_id, ts) in &by_node {
-                let task = newest(ts.iter().copied());
+            for node in &eligible {
+                let task = newest(tasks.iter().copied().filter(|t| t.node_id == node.id));
                 if task.is_some_and(|t| is_current_running(t, service)) {
                     running += 1;
                 }
-                let label = nodes
-                    .get(*node_id)
-                    .map(|n| short_id(&n.id).to_string())
-                    .unwrap_or_else(|| short_id(node_id).to_string());
-                lines.push(task_line(&label, task));
+                lines.push(task_line(short_id(&node.id), task));
             }
-            (running, by_node.len())
+            (running, eligible.len())
         }
     };
     // Converged: every slot runs the current spec and nothing else still runs.
+    let node_down = |t: &Task| {
+        nodes
+            .get(&t.node_id)
+            .is_some_and(|n| n.status.state == NodeState::Down)
+    };
     let stray = tasks
         .iter()
-        .filter(|t| t.status.state == TaskState::Running && !is_current_running(t, service))
+        .filter(|t| {
+            t.status.state == TaskState::Running && !is_current_running(t, service) && !node_down(t)
+        })
         .count();
     let failure = service.update_status.as_ref().and_then(|u| match u.state {
         UpdateState::Paused => Some(format!("update paused: {}", u.message)),
@@ -213,14 +225,11 @@ pub async fn wait_unless_detached(
             },
         )
         .await?;
-        let nodes = match service.spec.mode {
-            ServiceMode::Global => service::list::list_nodes(client)
-                .await?
-                .into_iter()
-                .map(|n| (n.id.clone(), n))
-                .collect(),
-            ServiceMode::Replicated { .. } => BTreeMap::new(),
-        };
+        let nodes = service::list::list_nodes(client)
+            .await?
+            .into_iter()
+            .map(|n| (n.id.clone(), n))
+            .collect();
         let snap = snapshot(&service, &tasks, &nodes);
         printer.show(&snap);
         if let Some(failure) = snap.failure {
@@ -246,113 +255,4 @@ pub async fn wait_unless_detached(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use types::{TaskStatus, UpdateStatus};
-
-    fn service(replicas: u64) -> Service {
-        let mut s = Service {
-            id: "s1".into(),
-            spec_version: 2,
-            ..Default::default()
-        };
-        s.spec.mode = ServiceMode::Replicated { replicas };
-        s
-    }
-
-    fn task(id: &str, slot: u64, state: TaskState, version: u64, created: i64) -> Task {
-        let mut t = Task {
-            id: id.into(),
-            service_id: "s1".into(),
-            slot,
-            spec_version: version,
-            desired_state: TaskState::Running,
-            status: TaskStatus {
-                state,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        t.meta.created_at_ms = created;
-        t
-    }
-
-    #[test]
-    fn bars_grow_with_state() {
-        assert_eq!(bar(TaskState::Running), format!("[{}>]", "=".repeat(50)));
-        assert_eq!(
-            bar(TaskState::New),
-            format!("[{}>{}]", "=".repeat(5), " ".repeat(45))
-        );
-    }
-
-    #[test]
-    fn replicated_progress_per_slot() {
-        let mut pending = task("c", 3, TaskState::Pending, 2, 1);
-        pending.status.err =
-            "no suitable node (scheduling constraints not satisfied on 2 nodes)".into();
-        let mut old = task("a0", 1, TaskState::Running, 2, 0);
-        old.desired_state = TaskState::Shutdown;
-        old.status.state = TaskState::Shutdown;
-        let tasks = vec![
-            old,
-            task("a", 1, TaskState::Running, 2, 1),
-            task("b", 2, TaskState::Preparing, 2, 1),
-            pending,
-        ];
-        let snap = snapshot(&service(3), &tasks, &BTreeMap::new());
-        assert_eq!(snap.overall, "overall progress: 1 out of 3 tasks");
-        assert_eq!(
-            snap.lines[0],
-            format!("1/3: running   [{}>]", "=".repeat(50))
-        );
-        assert!(
-            snap.lines[1].starts_with("2/3: preparing [====="),
-            "{}",
-            snap.lines[1]
-        );
-        assert_eq!(
-            snap.lines[2],
-            "3/3: no suitable node (scheduling constraints not satisfied on 2 nodes)"
-        );
-        assert!(!snap.converged);
-    }
-
-    #[test]
-    fn converged_only_when_every_slot_runs_the_current_spec_and_nothing_else_runs() {
-        let all = vec![
-            task("a", 1, TaskState::Running, 2, 1),
-            task("b", 2, TaskState::Running, 2, 1),
-        ];
-        assert!(snapshot(&service(2), &all, &BTreeMap::new()).converged);
-        // An out-of-date task still counts as not converged.
-        let stale = vec![
-            task("a", 1, TaskState::Running, 1, 1),
-            task("b", 2, TaskState::Running, 2, 1),
-        ];
-        assert!(!snapshot(&service(2), &stale, &BTreeMap::new()).converged);
-        // Scaled down to 1: slot 2's task still running is not converged yet.
-        let mut leaving = task("b", 2, TaskState::Running, 2, 1);
-        leaving.desired_state = TaskState::Remove;
-        let down = vec![task("a", 1, TaskState::Running, 2, 1), leaving];
-        let snap = snapshot(&service(1), &down, &BTreeMap::new());
-        assert_eq!(snap.overall, "overall progress: 1 out of 1 tasks");
-        assert!(!snap.converged);
-        assert!(snapshot(&service(0), &[], &BTreeMap::new()).converged);
-    }
-
-    #[test]
-    fn paused_update_is_a_failure() {
-        let mut s = service(1);
-        s.update_status = Some(UpdateStatus {
-            state: UpdateState::Paused,
-            message: "task a failed".into(),
-            ..Default::default()
-        });
-        let snap = snapshot(&s, &[], &BTreeMap::new());
-        assert_eq!(
-            snap.failure.as_deref(),
-            Some("update paused: task a failed")
-        );
-    }
-}
+mod tests;

@@ -1,5 +1,6 @@
 //! Issue 3, scheduling on 3 managers + 2 workers (`m1..m3`, `w1`, `w2`): spread, constraints on
-//! role and labels, unschedulable tasks, and role changes shown in `node ls`.
+//! role and labels, unschedulable tasks, and role changes shown in `node ls`; issue 12, the
+//! convergence wait of a global service.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -155,6 +156,42 @@ fn a_task_that_fits_nowhere_stays_pending_with_an_explanation() {
     std::thread::sleep(Duration::from_secs(2));
     let later = cluster.service_ps("nowhere").expect("service ps");
     assert!(explained(&later), "unschedulable tasks moved: {later:?}");
+}
+
+#[test]
+fn creating_a_global_service_waits_for_every_eligible_node() {
+    let mut cluster = Cluster::start(1, 3);
+    cluster
+        .ctl(&["node", "update", "--availability", "drain", "w3"])
+        .expect_ok();
+    // Not detached: the command returns once the service has converged.
+    let out = cluster
+        .ctl(&[
+            "service",
+            "create",
+            "--name",
+            "agent",
+            "--mode",
+            "global",
+            "--constraint",
+            "node.role==worker",
+            IMAGE,
+        ])
+        .expect_ok();
+    assert!(
+        out.stdout.contains("overall progress: 2 out of 2 tasks")
+            && out.stdout.contains("verify: Service converged"),
+        "w1 and w2 (w3 is drained, m1 is no worker) were not both waited for: {out}"
+    );
+    // Converged means running there already, not soon.
+    let tasks = cluster.service_ps("agent").expect("service ps");
+    let mut running: Vec<&str> = tasks
+        .iter()
+        .filter(|t| t.is_running())
+        .map(|t| t.node.as_str())
+        .collect();
+    running.sort_unstable();
+    assert_eq!(running, ["w1", "w2"], "{tasks:?}");
 }
 
 /// MANAGER STATUS of `name` in `node ls`.

@@ -95,6 +95,7 @@ fn cluster_spec(flags: &Flags) -> Result<ClusterSpec> {
         spec.snapshot_interval = n;
     }
     spec.node_cert_validity_secs = cert_validity_secs(flags);
+    spec.orphan_after_ms = flags.orphan_after_ms();
     if let Some(s) = &flags.ingress_subnet {
         // The allocator decides what an ingress subnet may be.
         let pool = manager::allocator::ipam::IngressPool::new(s)

@@ -74,6 +74,10 @@ pub struct Flags {
     /// automatically in the second half of it.
     #[arg(long, value_parser = parse_cert_validity)]
     pub cert_validity: Option<Duration>,
+    /// How long a node may stay down before its tasks are orphaned and reaped, for a new
+    /// cluster (`24h`, the default as in Swarm; `30s`).
+    #[arg(long, value_parser = parse_orphan_after)]
+    pub orphan_after: Option<Duration>,
     /// Name prefix of the node's network links, so several nodes can share one kernel in tests.
     #[arg(long, default_value = "swarm")]
     pub link_prefix: String,
@@ -93,6 +97,29 @@ fn parse_cert_validity(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(d)
+}
+
+/// A grace of at least a millisecond: with none, a node's tasks would be orphaned the moment
+/// it is marked down, before it had any chance to come back.
+fn parse_orphan_after(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{e}; expected a duration such as 24h, 30m or 30s"))?;
+    if d.as_millis() == 0 {
+        return Err(format!(
+            "{s} is no grace; give a positive duration such as 24h or 30s"
+        ));
+    }
+    Ok(d)
+}
+
+impl Flags {
+    /// The orphan grace a new cluster gets, in milliseconds.
+    pub fn orphan_after_ms(&self) -> u64 {
+        self.orphan_after
+            .map_or(types::cluster::DEFAULT_ORPHAN_AFTER_MS, |d| {
+                u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+            })
+    }
 }
 
 /// Who this node is: written once it has created or joined a cluster.
@@ -214,6 +241,24 @@ mod tests {
         assert_eq!(f.cert_validity, Some(Duration::from_secs(20)));
         let e = Flags::try_parse_from(["swarmd", "--cert-validity", "1s"]).unwrap_err();
         assert!(e.to_string().contains("too short"), "{e}");
+    }
+
+    #[test]
+    fn orphan_after_must_be_a_positive_duration() {
+        assert_eq!(flags(&[]).orphan_after_ms(), 24 * 3600 * 1000);
+        assert_eq!(flags(&["--orphan-after", "30s"]).orphan_after_ms(), 30_000);
+        for (bad, why) in [
+            ("0s", "no grace"),
+            ("0", "no grace"),
+            ("-5s", "expected a duration"),
+            ("soon", "expected a duration"),
+        ] {
+            let arg = format!("--orphan-after={bad}");
+            let e = Flags::try_parse_from(["swarmd", arg.as_str()]).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("--orphan-after"), "{bad}: {text}");
+            assert!(text.contains(why), "{bad}: {text}");
+        }
     }
 
     #[test]

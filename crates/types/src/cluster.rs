@@ -17,6 +17,10 @@ pub struct ClusterSpec {
     /// Lifetime of the node certificates the managers issue; nodes renew well before the end.
     #[serde(default = "default_node_cert_validity_secs")]
     pub node_cert_validity_secs: u64,
+    /// How long a node may stay Down before its tasks are orphaned: marked `Orphaned`, they
+    /// stop counting and the reaper may delete them (SwarmKit waits 24 h too).
+    #[serde(default = "default_orphan_after_ms")]
+    pub orphan_after_ms: u64,
 }
 
 /// Docker's default: 90 days.
@@ -24,6 +28,13 @@ pub const DEFAULT_NODE_CERT_VALIDITY_SECS: u64 = 90 * 24 * 3600;
 
 fn default_node_cert_validity_secs() -> u64 {
     DEFAULT_NODE_CERT_VALIDITY_SECS
+}
+
+/// SwarmKit's grace before the tasks of a down node are orphaned: 24 hours.
+pub const DEFAULT_ORPHAN_AFTER_MS: u64 = 24 * 3600 * 1000;
+
+fn default_orphan_after_ms() -> u64 {
+    DEFAULT_ORPHAN_AFTER_MS
 }
 
 impl Default for ClusterSpec {
@@ -35,6 +46,7 @@ impl Default for ClusterSpec {
             snapshot_interval: 1000,
             ingress_subnet: crate::network::DEFAULT_INGRESS_SUBNET.to_string(),
             node_cert_validity_secs: DEFAULT_NODE_CERT_VALIDITY_SECS,
+            orphan_after_ms: DEFAULT_ORPHAN_AFTER_MS,
         }
     }
 }

@@ -193,6 +193,13 @@ impl Constraint {
     pub fn all_match(constraints: &[Constraint], node: &Node) -> bool {
         constraints.iter().all(|c| c.matches(node))
     }
+
+    /// Whether a spec's constraint expressions admit the node. Expressions that do not parse
+    /// admit no node: the control API validates them, so this only guards against a spec
+    /// written around it.
+    pub fn exprs_admit<S: AsRef<str>>(exprs: &[S], node: &Node) -> bool {
+        Constraint::parse_all(exprs).is_ok_and(|cs| Constraint::all_match(&cs, node))
+    }
 }
 
 /// Docker engines report `x86_64` / `aarch64` (uname) while Go and OCI say `amd64` / `arm64`;

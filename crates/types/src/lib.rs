@@ -4,12 +4,14 @@
 //! - [`node`], [`service`], [`task`], [`network`], [`cluster`]: the objects the store holds
 //! - [`netview`]: what a node's data plane is told: peers, endpoints, published services
 //! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
+//! - [`duration`]: durations printed the way docker prints them (`1m30s`)
 //! - [`validate`]: checks a [`service::ServiceSpec`] before anything is stored
 //! - [`convert`]: the one place where domain types meet the generated protobuf types
 
 pub mod cluster;
 pub mod constraint;
 pub mod convert;
+pub mod duration;
 pub mod meta;
 pub mod netview;
 pub mod network;
@@ -19,6 +21,7 @@ pub mod task;
 pub mod validate;
 
 pub use cluster::{Cluster, ClusterSpec, JoinTokens, RootCaMaterial, Secret};
+pub use duration::format_duration_ms;
 pub use meta::{new_id, now_ms, Meta};
 pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
 pub use network::{Network, NetworkSpec};

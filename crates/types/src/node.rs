@@ -124,6 +124,10 @@ pub struct NodeStatus {
     pub message: String,
     /// Underlay (advertise) IP: where VXLAN traffic for this node goes.
     pub addr: String,
+    /// When the dispatcher last marked the node Down (unix ms). Read only while the node is
+    /// Down: its tasks are orphaned once it has been down for the cluster's `orphan_after_ms`.
+    #[serde(default)]
+    pub down_since_ms: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,4 +153,12 @@ pub struct Node {
     pub manager_status: Option<ManagerStatus>,
     /// The node's IP on the ingress overlay, given by the allocator; empty until allocated.
     pub ingress_addr: String,
+}
+
+impl Node {
+    /// Up and open for new work (not paused or drained): what the scheduler asks of every node
+    /// it places a task on.
+    pub fn takes_new_tasks(&self) -> bool {
+        self.status.state == NodeState::Ready && self.spec.availability == NodeAvailability::Active
+    }
 }

@@ -120,6 +120,11 @@ pub struct Task {
     pub status: TaskStatus,
     pub networks: Vec<NetworkAttachment>,
     pub endpoint_ports: Vec<PortConfig>,
+    /// Set by the orchestrator once the task, created by a rolling update, has run for the
+    /// update's monitor period: a failure after that is not counted against the update's
+    /// `max_failure_ratio`. Kept in the store so a new leader counts what the old one did.
+    #[serde(default)]
+    pub monitor_passed: bool,
 }
 
 impl Task {

@@ -303,6 +303,7 @@ impl Dispatcher {
                         let mut n = n.clone();
                         n.status.state = NodeState::Down;
                         n.status.message = "heartbeat failure".into();
+                        n.status.down_since_ms = types::now_ms();
                         tx.update(Object::Node(n));
                     }
                 }

@@ -11,17 +11,14 @@ use store::Tables;
 use types::constraint::Constraint;
 use types::{Node, NodeAvailability, NodeState, Service, TaskState};
 
+use super::orphan;
 use super::plan::{new_task, Working};
 use super::restart;
 use super::slot::{is_runnable, phases, settle_duplicates, Phase, SlotKey};
 use super::update::{self, SlotTasks};
 
-/// Whether the service's constraints admit the node. Unparsable constraints admit none: the
-/// control API validates them, so this only guards against a spec written around it.
 fn satisfies(service: &Service, node: &Node) -> bool {
-    Constraint::parse_all(&service.spec.task.placement.constraints)
-        .map(|cs| Constraint::all_match(&cs, node))
-        .unwrap_or(false)
+    Constraint::exprs_admit(&service.spec.task.placement.constraints, node)
 }
 
 fn may_start_on(service: &Service, node: &Node) -> bool {
@@ -47,6 +44,7 @@ fn must_leave(service: &Service, node: Option<&Node>) -> Option<TaskState> {
 /// One reconcile pass over a global service.
 pub fn reconcile(tables: &Tables, service: &Service, now_ms: i64) -> Working {
     let mut w = Working::of_service(tables, &service.id);
+    orphan::mark(&mut w, tables, now_ms);
     restart::shut_down_ended(&mut w);
     for i in w.indices() {
         let t = w.task(i);

@@ -5,6 +5,7 @@
 //! - [`global`]: one task per eligible node
 //! - [`restart`]: the restart policy (condition, delay, attempts, window)
 //! - [`update`]: rolling updates (parallelism, delay, order, failure action, monitor)
+//! - [`orphan`]: giving up on the tasks of a node down for longer than the cluster's grace
 //! - [`reaper`]: deleting tasks nobody needs, capping history
 //! - [`plan`]: the working copy a pass changes and writes back as one transaction
 //! - [`driver`]: the level-triggered loop (events mark dirty, tick, resync)
@@ -15,6 +16,7 @@
 
 pub mod driver;
 pub mod global;
+pub mod orphan;
 pub mod plan;
 pub mod reaper;
 pub mod replicated;
@@ -144,7 +146,7 @@ async fn reconcile_service(store: &Store, id: &str) -> Result<Option<i64>, Store
                     ServiceMode::Replicated { .. } => replicated::reconcile(t, s, now),
                     ServiceMode::Global => global::reconcile(t, s, now),
                 },
-                None => reaper::mark_orphans(t, id),
+                None => reaper::remove_all(t, id, now),
             };
             let requeue = w.requeue_at_ms;
             if w.created() > 0 {

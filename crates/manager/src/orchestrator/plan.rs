@@ -11,11 +11,19 @@ use types::{Service, Task, TaskState, TaskStatus};
 
 use super::slot::{creation_order, SlotKey};
 
+/// What a pass did to a task, which decides what it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edit {
+    Unchanged,
+    Changed,
+    Created,
+}
+
 /// The service's tasks as the pass will leave them.
 pub struct Working {
     tasks: Vec<Task>,
-    /// Desired state as read from the store; `None` for tasks created in this pass.
-    read_desired: Vec<Option<TaskState>>,
+    /// Parallel to `tasks`.
+    edits: Vec<Edit>,
     /// The service as it should be written back (update status, rollback), if changed.
     pub service: Option<Service>,
     /// The earliest time something becomes due (restart delay, update monitor).
@@ -25,10 +33,10 @@ pub struct Working {
 impl Working {
     pub fn of_service(tables: &Tables, service_id: &str) -> Working {
         let tasks: Vec<Task> = tables.tasks_of_service(service_id).cloned().collect();
-        let read_desired = tasks.iter().map(|t| Some(t.desired_state)).collect();
+        let edits = vec![Edit::Unchanged; tasks.len()];
         Working {
             tasks,
-            read_desired,
+            edits,
             service: None,
             requeue_at_ms: None,
         }
@@ -58,11 +66,38 @@ impl Working {
         idx.iter().map(|&i| &self.tasks[i]).collect()
     }
 
+    fn changed(&mut self, i: usize) {
+        if self.edits[i] == Edit::Unchanged {
+            self.edits[i] = Edit::Changed;
+        }
+    }
+
     /// Raises a task's desired state; desired states never go back.
     pub fn set_desired(&mut self, i: usize, state: TaskState) {
         let t = &mut self.tasks[i];
         if t.desired_state < state {
             t.desired_state = state;
+            self.changed(i);
+        }
+    }
+
+    /// Marks a task `Orphaned`: its node has been down so long that nobody will ever report
+    /// how it ended. States only move forward, so a task already past it is left alone.
+    pub fn orphan(&mut self, i: usize, message: String, now_ms: i64) {
+        let s = &mut self.tasks[i].status;
+        if s.state < TaskState::Orphaned {
+            s.state = TaskState::Orphaned;
+            s.message = message;
+            s.timestamp_ms = now_ms;
+            self.changed(i);
+        }
+    }
+
+    /// Records that an updated task ran through the update's monitor period.
+    pub fn pass_monitor(&mut self, i: usize) {
+        if !self.tasks[i].monitor_passed {
+            self.tasks[i].monitor_passed = true;
+            self.changed(i);
         }
     }
 
@@ -80,7 +115,7 @@ impl Working {
         history.sort_unstable();
         task.id = derived_id(&task.service_id, &key, &history);
         self.tasks.push(task);
-        self.read_desired.push(None);
+        self.edits.push(Edit::Created);
         self.tasks.len() - 1
     }
 
@@ -89,17 +124,17 @@ impl Working {
     }
 
     pub fn created(&self) -> usize {
-        self.read_desired.iter().filter(|d| d.is_none()).count()
+        self.edits.iter().filter(|&&e| e == Edit::Created).count()
     }
 
     /// Writes the pass's changes. The service object is written only when the pass changed
     /// it (update status, rollback): its version belongs to the user's read-modify-write.
     pub fn into_tx(self, tx: &mut Tx) {
-        for (task, read) in self.tasks.into_iter().zip(self.read_desired) {
-            match read {
-                None => tx.create(Object::Task(task)),
-                Some(d) if d != task.desired_state => tx.update(Object::Task(task)),
-                Some(_) => {}
+        for (task, edit) in self.tasks.into_iter().zip(self.edits) {
+            match edit {
+                Edit::Created => tx.create(Object::Task(task)),
+                Edit::Changed => tx.update(Object::Task(task)),
+                Edit::Unchanged => {}
             }
         }
         if let Some(s) = self.service {

@@ -2,12 +2,19 @@
 //!
 //! - tasks with `desired_state = Remove` once nothing runs for them (terminal, never reached a
 //!   node, or their node was removed); tasks of a deleted service are first marked `Remove`;
+//! - orphaned tasks ([`super::orphan`]) as soon as a newer task follows them in their slot (or
+//!   their service is gone), rather than as history: a node that comes back is sent every task
+//!   still assigned to it, and its agent takes a state it cannot move any more (`Orphaned`) as
+//!   the end of the task, so it would never stop the container. Deleted, the task is unknown
+//!   to the node, whose agent removes the container. The newest task of a slot stays: the IDs
+//!   of new tasks derive from the slot's history, which must not go back to an earlier one;
 //! - history beyond the cluster's `task_history_limit` per slot (global: per node), oldest
 //!   first, only tasks that are over — except runs the restart policy still counts.
 
 use store::Tables;
 use types::{Service, Task, TaskState};
 
+use super::orphan;
 use super::plan::Working;
 use super::restart::counts_as_attempt;
 use super::slot::{node_fitness, NodeFitness};
@@ -24,9 +31,11 @@ fn is_over(t: &Task, tables: &Tables) -> bool {
             || node_fitness(tables, &t.node_id) == NodeFitness::Gone)
 }
 
-/// The service was deleted: every task of it is to be removed.
-pub fn mark_orphans(tables: &Tables, service_id: &str) -> Working {
+/// The service was deleted: every task of it is to be removed. Tasks on nodes down past the
+/// grace are orphaned too, or nothing would ever say they stopped.
+pub fn remove_all(tables: &Tables, service_id: &str, now_ms: i64) -> Working {
     let mut w = Working::of_service(tables, service_id);
+    orphan::mark(&mut w, tables, now_ms);
     for i in w.indices() {
         w.set_desired(i, TaskState::Remove);
     }
@@ -60,10 +69,14 @@ pub fn reapable(
             _ => false,
         };
         let mut kept = history.len();
-        for t in &history {
+        for (pos, t) in history.iter().enumerate() {
             let removed = t.desired_state == TaskState::Remove && is_over(t, tables);
+            let followed = service.is_none() || pos + 1 < history.len();
+            let orphaned = t.status.state == TaskState::Orphaned
+                && t.desired_state > TaskState::Running
+                && followed;
             let beyond_history = kept > limit && is_over(t, tables) && !protected(t);
-            if removed || beyond_history {
+            if removed || orphaned || beyond_history {
                 doomed.push(t.id.clone());
                 kept -= 1;
             }
@@ -153,6 +166,31 @@ mod tests {
         let mut doomed = reapable(&t, "s", None, 0);
         doomed.sort();
         assert_eq!(doomed, vec!["gone-node", "stopped", "unassigned"]);
+    }
+
+    #[test]
+    fn orphans_go_once_followed_in_their_slot_or_once_their_service_is_gone() {
+        use TaskState::*;
+        let t = tables(
+            vec![
+                task("orphan-replaced", 1, 0, Shutdown, Orphaned),
+                task("replacement", 1, 1, Running, Running),
+                // The newest of its slot: a new task's ID derives from it.
+                task("orphan-newest", 2, 0, Shutdown, Orphaned),
+            ],
+            5,
+        );
+        let service = Service {
+            id: "s".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            reapable(&t, "s", Some(&service), 0),
+            vec!["orphan-replaced"]
+        );
+        let mut doomed = reapable(&t, "s", None, 0);
+        doomed.sort();
+        assert_eq!(doomed, vec!["orphan-newest", "orphan-replaced"]);
     }
 
     #[test]

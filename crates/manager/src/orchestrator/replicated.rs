@@ -1,9 +1,10 @@
 //! Replicated services: keep exactly N occupied slots, each with one runnable task.
 //!
-//! A pass runs its stages in this order, each on the result of the previous one: tasks that
-//! ended are shut down; extra slots are removed; tasks on lost nodes are replaced; duplicates
-//! are settled; the rolling update advances; emptied slots are refilled (restart policy, stopped
-//! tasks); missing slots are created.
+//! A pass runs its stages in this order, each on the result of the previous one: tasks of
+//! nodes down past the grace are orphaned; tasks that ended are shut down; extra slots are
+//! removed; tasks on lost nodes are replaced; duplicates are settled; the rolling update
+//! advances; emptied slots are refilled (restart policy, stopped tasks); missing slots are
+//! created.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use store::Tables;
 use types::{Service, TaskState};
 
+use super::orphan;
 use super::plan::{new_task, Working};
 use super::restart;
 use super::slot::{
@@ -22,6 +24,7 @@ use super::update::{self, SlotTasks};
 pub fn reconcile(tables: &Tables, service: &Service, now_ms: i64) -> Working {
     let replicas = service.spec.replicas().unwrap_or(0);
     let mut w = Working::of_service(tables, &service.id);
+    orphan::mark(&mut w, tables, now_ms);
     restart::shut_down_ended(&mut w);
     remove_foreign(&mut w);
     scale_down(&mut w, service, tables, replicas, now_ms);

@@ -3,7 +3,10 @@
 //!
 //! Everything is derived from the store: a slot is "in flight" while its old task is being
 //! stopped or its new task has not yet run for the batch delay; failures are the tasks of the
-//! current template created since `update_status.started_at_ms` that failed or were rejected.
+//! current template created since `update_status.started_at_ms` that failed or were rejected
+//! inside the monitor window, that is before they had run for `monitor` (as docker's
+//! `--update-monitor` and SwarmKit's updater count them). A task that outlives its window is
+//! marked `monitor_passed` in the store, so a later failure, or a new leader, does not count it.
 
 use std::collections::BTreeSet;
 
@@ -88,7 +91,7 @@ pub fn step(w: &mut Working, service: &Service, tables: &Tables, slots: &[SlotTa
     let failed: Vec<&Task> = w
         .indices()
         .map(|i| w.task(i))
-        .filter(|t| updated(t) && matches!(t.status.state, TaskState::Failed | TaskState::Rejected))
+        .filter(|t| updated(t) && failed_in_window(t))
         .collect();
     let updated_slots: BTreeSet<SlotKey> = w
         .indices()
@@ -130,7 +133,11 @@ pub fn step(w: &mut Working, service: &Service, tables: &Tables, slots: &[SlotTa
     let mut watching = false;
     let mut wake: Vec<i64> = Vec::new();
     for s in slots {
-        let fresh = s.current.map(|i| w.task(i)).filter(|t| updated(t));
+        let fresh = s.current.filter(|&i| updated(w.task(i)));
+        if let Some(i) = fresh.filter(|&i| settled(w.task(i), cfg.monitor_ms)) {
+            w.pass_monitor(i);
+        }
+        let fresh = fresh.map(|i| w.task(i));
         if s.refilling || fresh.is_some_and(|t| !settled(t, cfg.delay_ms)) {
             in_flight += 1;
         }
@@ -184,6 +191,12 @@ pub fn step(w: &mut Working, service: &Service, tables: &Tables, slots: &[SlotTa
     write_status(w, service, read, st);
 }
 
+/// A failure the update answers for: the task failed or was rejected before it had run for
+/// the monitor period (never having run at all included).
+fn failed_in_window(t: &Task) -> bool {
+    matches!(t.status.state, TaskState::Failed | TaskState::Rejected) && !t.monitor_passed
+}
+
 fn write_status(w: &mut Working, service: &Service, read: Option<UpdateStatus>, st: UpdateStatus) {
     if read.as_ref() != Some(&st) {
         let mut s = w.service.take().unwrap_or_else(|| service.clone());
@@ -225,3 +238,7 @@ fn roll_back(service: &Service, tables: &Tables, why: &str, now_ms: i64) -> Serv
     }
     s
 }
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

@@ -136,6 +136,16 @@ fn all_match_requires_every_constraint() {
 }
 
 #[test]
+fn expressions_admit_only_when_they_parse_and_match() {
+    let n = node();
+    assert!(Constraint::exprs_admit(&["node.labels.zone==b"], &n));
+    assert!(!Constraint::exprs_admit(&["node.labels.zone!=b"], &n));
+    assert!(Constraint::exprs_admit::<&str>(&[], &n));
+    // A spec written around validation admits no node rather than every node.
+    assert!(!Constraint::exprs_admit(&["bogus"], &n));
+}
+
+#[test]
 fn display_round_trips() {
     for expr in [
         "node.labels.zone!=b",

@@ -70,6 +70,7 @@ impl From<ClusterSpec> for pb::ClusterSpec {
             snapshot_interval: s.snapshot_interval,
             ingress_subnet: s.ingress_subnet,
             node_cert_validity_secs: s.node_cert_validity_secs,
+            orphan_after_ms: s.orphan_after_ms,
         }
     }
 }
@@ -83,6 +84,11 @@ impl From<pb::ClusterSpec> for ClusterSpec {
             snapshot_interval: s.snapshot_interval,
             ingress_subnet: s.ingress_subnet,
             node_cert_validity_secs: s.node_cert_validity_secs,
+            // proto3 cannot tell an absent field from 0, and a grace of 0 is not a setting.
+            orphan_after_ms: match s.orphan_after_ms {
+                0 => crate::cluster::DEFAULT_ORPHAN_AFTER_MS,
+                ms => ms,
+            },
         }
     }
 }
@@ -273,6 +279,7 @@ mod tests {
             meta: Meta::default(),
             spec: ClusterSpec {
                 heartbeat_period_ms: 250,
+                orphan_after_ms: 30_000,
                 ..Default::default()
             },
             join_tokens: JoinTokens {
@@ -282,6 +289,12 @@ mod tests {
             root_ca: Default::default(),
         };
         assert_eq!(Cluster::from(pb::Cluster::from(c.clone())), c);
+        let unset = pb::ClusterSpec::default();
+        assert_eq!(
+            ClusterSpec::from(unset).orphan_after_ms,
+            crate::cluster::DEFAULT_ORPHAN_AFTER_MS,
+            "an absent grace is the default, not `orphan at once`"
+        );
         let mut with_ca = c.clone();
         with_ca.root_ca.key_pem = crate::Secret::new("KEY");
         let wire = format!("{:?}", pb::Cluster::from(with_ca));

@@ -112,6 +112,7 @@ impl From<NodeStatus> for pb::NodeStatus {
             state: enum_out::<_, pb::NodeState>(s.state),
             message: s.message,
             addr: s.addr,
+            down_since_ms: s.down_since_ms,
         }
     }
 }
@@ -123,6 +124,7 @@ impl TryFrom<pb::NodeStatus> for NodeStatus {
             state: enum_in::<pb::NodeState, _>("status.state", s.state)?,
             message: s.message,
             addr: s.addr,
+            down_since_ms: s.down_since_ms,
         })
     }
 }
@@ -230,6 +232,7 @@ mod tests {
                 state: NodeState::Ready,
                 message: "ok".into(),
                 addr: "10.0.0.2".into(),
+                down_since_ms: 1_700_000_000_000,
             },
             role: NodeRole::Manager,
             manager_status: Some(ManagerStatus {

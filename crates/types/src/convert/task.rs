@@ -90,6 +90,7 @@ impl From<Task> for pb::Task {
             status: Some(t.status.into()),
             networks: t.networks.into_iter().map(Into::into).collect(),
             endpoint_ports: ports_out(t.endpoint_ports),
+            monitor_passed: t.monitor_passed,
         }
     }
 }
@@ -118,6 +119,7 @@ impl TryFrom<pb::Task> for Task {
                 .unwrap_or_default(),
             networks: t.networks.into_iter().map(Into::into).collect(),
             endpoint_ports: ports_in(t.endpoint_ports)?,
+            monitor_passed: t.monitor_passed,
         })
     }
 }
@@ -160,6 +162,7 @@ mod tests {
                     mac: "02:42:0a:ff:00:05".into(),
                 }],
                 endpoint_ports: sample_spec().endpoint.ports,
+                monitor_passed: true,
             };
             let wire = pb::Task::from(t.clone());
             assert_eq!(wire.status.as_ref().unwrap().state, state as i32);

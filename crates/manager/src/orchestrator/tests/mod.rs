@@ -2,6 +2,7 @@
 //! steps a task goes through) simulated by writing task status by hand.
 
 mod global;
+mod orphan;
 mod replicated;
 mod restart;
 mod update;

@@ -194,3 +194,47 @@ async fn a_rollback_requested_by_the_control_api_completes() {
         .await;
     o.stop().await;
 }
+
+#[tokio::test]
+async fn a_task_failing_after_its_monitor_window_does_not_pause_the_update() {
+    let store = new_store(&["a", "b", "c"]).await;
+    let agents = Agents::default();
+    let o = start(&store);
+    let id = three_running(&store, &agents, |s| {
+        s.update.parallelism = 1;
+        // Batches wait long after each window closes, so the update is still going when the
+        // first new task fails.
+        s.update.delay_ms = 1_000;
+        s.update.monitor_ms = 30;
+        s.update.failure_action = FailureAction::Pause;
+    })
+    .await;
+    update_service(&store, &id, |s| s.task.container.image = "nginx:2".into()).await;
+    agents
+        .until(&store, "the first new task through its window", |t| {
+            t.tasks_of_service(&id).any(|x| x.monitor_passed)
+        })
+        .await;
+    write(&store, |t, tx| {
+        let mut first = t
+            .tasks_of_service(&id)
+            .find(|x| x.monitor_passed)
+            .expect("seen above")
+            .clone();
+        first.status.state = TaskState::Failed;
+        first.status.timestamp_ms = types::now_ms();
+        tx.update(Object::Task(first));
+    })
+    .await;
+    assert!(
+        image_of(&store, &id).contains(&"nginx:1".to_string()),
+        "the failure came after the update, not during it"
+    );
+    agents
+        .until(&store, "update completed", |_| {
+            update_state(&store, &id) == Some(UpdateState::Completed)
+                && image_of(&store, &id) == vec!["nginx:2"; 3]
+        })
+        .await;
+    o.stop().await;
+}
