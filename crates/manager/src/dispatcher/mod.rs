@@ -3,8 +3,15 @@
 //! that stop heartbeating DOWN so the orchestrator replaces their tasks.
 //!
 //! - [`view`]: what a node is told, as pure functions over the store
+//! - [`assignment`]: what one push holds, and whether it is news to the node (its own status
+//!   reports are not echoed back)
+//! - `publisher`: follows the store's events so that a push pass costs what changed
 //! - [`service`]: the gRPC face, which also redirects agents to the leader
 
+pub mod assignment;
+mod publisher;
+#[cfg(test)]
+mod push_tests;
 pub mod service;
 #[cfg(test)]
 mod tests;
@@ -17,7 +24,10 @@ use std::time::{Duration, Instant};
 use store::{Object, Store, StoreError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use types::{NetworkView, Node, NodeDescription, NodeState, Task, TaskStatus};
+use types::{NodeDescription, NodeState, TaskStatus};
+
+pub use assignment::Assignment;
+use publisher::{Due, Publisher};
 
 /// How many heartbeat periods a node may miss before it is DOWN.
 const GRACE_PERIODS: u32 = 3;
@@ -48,17 +58,6 @@ pub enum DispatchError {
     Store(#[from] StoreError),
 }
 
-/// Everything a node needs, pushed whenever it changes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assignment {
-    pub session_id: String,
-    pub node: Node,
-    pub tasks: Vec<Task>,
-    pub network: Arc<NetworkView>,
-    pub managers: Vec<String>,
-    pub heartbeat_period: Duration,
-}
-
 struct Session {
     id: String,
     last_seen: Instant,
@@ -73,16 +72,19 @@ pub struct Dispatcher {
     kick: tokio::sync::Notify,
     /// When each node without a session was first noticed; it is DOWN after a grace period.
     unseen_since: Mutex<HashMap<String, Instant>>,
+    /// What the last push pass knew, so the next one does only what changed.
+    publisher: Mutex<Publisher>,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, config: DispatcherConfig) -> Arc<Self> {
         Arc::new(Dispatcher {
-            store,
             config,
             sessions: Mutex::new(HashMap::new()),
             kick: tokio::sync::Notify::new(),
             unseen_since: Mutex::new(HashMap::new()),
+            publisher: Mutex::new(Publisher::new(&store)),
+            store,
         })
     }
 
@@ -206,45 +208,50 @@ impl Dispatcher {
         self.sessions.lock().expect("sessions lock").clear();
     }
 
-    /// Sends every session its current assignment, if it changed.
-    fn publish(&self) {
-        let (network, managers, per_node) = self.store.view(|t| {
+    /// Sends every session whose assignment has news for it (see [`Assignment::is_news_after`])
+    /// the latest one; [`Dispatcher::run`] calls it after each burst of store writes. Answers
+    /// how many sessions were sent one.
+    pub fn publish(&self) -> usize {
+        let mut publisher = self.publisher.lock().expect("publisher lock");
+        self.store.view(|t| {
+            publisher.catch_up(t);
             let sessions = self.sessions.lock().expect("sessions lock");
-            let per_node: Vec<_> = sessions
-                .keys()
-                .filter_map(|id| {
-                    t.nodes
-                        .get(id)
-                        .map(|n| (id.clone(), n.clone(), view::assignments(t, id)))
-                })
-                .collect();
-            (
-                Arc::new(view::network_view(t)),
-                view::manager_addrs(t),
-                per_node,
-            )
-        });
-        let sessions = self.sessions.lock().expect("sessions lock");
-        for (node_id, node, tasks) in per_node {
-            let Some(session) = sessions.get(&node_id) else {
-                continue;
-            };
-            let next = Assignment {
-                session_id: session.id.clone(),
-                node,
-                tasks,
-                network: network.clone(),
-                managers: managers.clone(),
-                heartbeat_period: self.config.heartbeat_period,
-            };
-            session.tx.send_if_modified(|current| {
-                if current.as_deref() == Some(&next) {
-                    return false;
-                }
-                *current = Some(Arc::new(next));
-                true
-            });
-        }
+            let mut pushed = 0;
+            for (node_id, session) in sessions.iter() {
+                let known = session.tx.borrow().clone();
+                let next = match (known, publisher.due(node_id)) {
+                    (Some(_), Due::Nothing) => continue,
+                    (Some(known), Due::Shared) => Assignment {
+                        network: publisher.network().clone(),
+                        managers: publisher.managers().to_vec(),
+                        ..(*known).clone()
+                    },
+                    (None, _) | (Some(_), Due::Everything) => {
+                        let Some(node) = t.nodes.get(node_id) else {
+                            continue;
+                        };
+                        Assignment {
+                            session_id: session.id.clone(),
+                            node: node.clone(),
+                            tasks: publisher.tasks_of(t, node_id),
+                            network: publisher.network().clone(),
+                            managers: publisher.managers().to_vec(),
+                            heartbeat_period: self.config.heartbeat_period,
+                        }
+                    }
+                };
+                // Kept even when it is no news, so that the next push (and a `Shared` rebuild,
+                // which starts from it) carries the latest store state.
+                pushed += usize::from(session.tx.send_if_modified(|current| {
+                    let news = current
+                        .as_ref()
+                        .is_none_or(|known| next.is_news_after(known));
+                    *current = Some(Arc::new(next));
+                    news
+                }));
+            }
+            pushed
+        })
     }
 
     /// Nodes whose session went silent, and nodes that have had no session with this leader
