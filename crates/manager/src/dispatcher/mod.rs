@@ -5,10 +5,12 @@
 //! - [`view`]: what a node is told, as pure functions over the store
 //! - [`assignment`]: what one push holds, and whether it is news to the node (its own status
 //!   reports are not echoed back)
+//! - `liveness`: nodes that stop heartbeating become DOWN
 //! - `publisher`: follows the store's events so that a push pass costs what changed
 //! - [`service`]: the gRPC face, which also redirects agents to the leader
 
 pub mod assignment;
+mod liveness;
 mod publisher;
 #[cfg(test)]
 mod push_tests;
@@ -18,19 +20,18 @@ mod tests;
 pub mod view;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use store::{Object, Store, StoreError};
+use store::{Object, Store, StoreError, Tables};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use types::{NodeDescription, NodeState, TaskStatus};
 
 pub use assignment::Assignment;
-use publisher::{Due, Publisher};
+use publisher::Publisher;
 
-/// How many heartbeat periods a node may miss before it is DOWN.
-const GRACE_PERIODS: u32 = 3;
 /// Coalesces bursts of store writes into one push to agents.
 const PUBLISH_DEBOUNCE: Duration = Duration::from_millis(15);
 
@@ -74,6 +75,8 @@ pub struct Dispatcher {
     unseen_since: Mutex<HashMap<String, Instant>>,
     /// What the last push pass knew, so the next one does only what changed.
     publisher: Mutex<Publisher>,
+    /// A session opened since the last push pass, which must then look at every session.
+    opened: AtomicBool,
 }
 
 impl Dispatcher {
@@ -84,12 +87,9 @@ impl Dispatcher {
             kick: tokio::sync::Notify::new(),
             unseen_since: Mutex::new(HashMap::new()),
             publisher: Mutex::new(Publisher::new(&store)),
+            opened: AtomicBool::new(false),
             store,
         })
-    }
-
-    fn grace(&self) -> Duration {
-        self.config.heartbeat_period * GRACE_PERIODS
     }
 
     /// Registers a node's session (replacing an older one of the same node) and marks the
@@ -122,6 +122,8 @@ impl Dispatcher {
                 tx,
             },
         );
+        // After the insert: a pass that takes the flag sees the session.
+        self.opened.store(true, Ordering::Release);
         self.kick.notify_one();
         Ok((session_id, rx))
     }
@@ -212,109 +214,53 @@ impl Dispatcher {
     /// the latest one; [`Dispatcher::run`] calls it after each burst of store writes. Answers
     /// how many sessions were sent one.
     pub fn publish(&self) -> usize {
+        let opened = self.opened.swap(false, Ordering::Acquire);
         let mut publisher = self.publisher.lock().expect("publisher lock");
         self.store.view(|t| {
             publisher.catch_up(t);
             let sessions = self.sessions.lock().expect("sessions lock");
-            let mut pushed = 0;
-            for (node_id, session) in sessions.iter() {
-                let known = session.tx.borrow().clone();
-                let next = match (known, publisher.due(node_id)) {
-                    (Some(_), Due::Nothing) => continue,
-                    (Some(known), Due::Shared) => Assignment {
-                        network: publisher.network().clone(),
-                        managers: publisher.managers().to_vec(),
-                        ..(*known).clone()
-                    },
-                    (None, _) | (Some(_), Due::Everything) => {
-                        let Some(node) = t.nodes.get(node_id) else {
-                            continue;
-                        };
-                        Assignment {
-                            session_id: session.id.clone(),
-                            node: node.clone(),
-                            tasks: publisher.tasks_of(t, node_id),
-                            network: publisher.network().clone(),
-                            managers: publisher.managers().to_vec(),
-                            heartbeat_period: self.config.heartbeat_period,
-                        }
-                    }
-                };
-                // Kept even when it is no news, so that the next push (and a `Shared` rebuild,
-                // which starts from it) carries the latest store state.
-                pushed += usize::from(session.tx.send_if_modified(|current| {
-                    let news = current
-                        .as_ref()
-                        .is_none_or(|known| next.is_news_after(known));
-                    *current = Some(Arc::new(next));
-                    news
-                }));
+            let push = |(node_id, session): (&String, &Session)| {
+                usize::from(self.push_news(t, &publisher, node_id, session))
+            };
+            if opened || publisher.all_due() {
+                sessions.iter().map(push).sum()
+            } else {
+                publisher
+                    .touched()
+                    .filter_map(|id| sessions.get_key_value(id))
+                    .map(push)
+                    .sum()
             }
-            pushed
         })
     }
 
-    /// Nodes whose session went silent, and nodes that have had no session with this leader
-    /// for a whole grace period (a leader change, a node that never came up), become DOWN.
-    async fn expire_silent_nodes(&self) -> Result<(), StoreError> {
-        let grace = self.grace();
-        let now = Instant::now();
-        let expired: Vec<String> = {
-            let mut sessions = self.sessions.lock().expect("sessions lock");
-            let gone: Vec<String> = sessions
-                .iter()
-                .filter(|(_, s)| now.duration_since(s.last_seen) > grace)
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in &gone {
-                sessions.remove(id);
-            }
-            gone
+    /// Refreshes one session's assignment from `t`; answers whether that was news to the node
+    /// (and so sent).
+    fn push_news(
+        &self,
+        t: &Tables,
+        publisher: &Publisher,
+        node_id: &str,
+        session: &Session,
+    ) -> bool {
+        let known = session.tx.borrow().clone();
+        let Some(next) = publisher.next_for(
+            t,
+            node_id,
+            &session.id,
+            known.as_deref(),
+            self.config.heartbeat_period,
+        ) else {
+            return false;
         };
-        let candidates: Vec<String> = self.store.view(|t| {
-            t.nodes
-                .values()
-                .filter(|n| n.status.state != NodeState::Down)
-                .map(|n| n.id.clone())
-                .collect()
-        });
-        let down: Vec<String> = {
-            let sessions = self.sessions.lock().expect("sessions lock");
-            let mut unseen = self.unseen_since.lock().expect("unseen lock");
-            unseen.retain(|id, _| candidates.contains(id) && !sessions.contains_key(id));
-            candidates
-                .into_iter()
-                .filter(|id| !sessions.contains_key(id))
-                .filter(|id| {
-                    let since = *unseen.entry(id.clone()).or_insert(now);
-                    expired.contains(id) || now.duration_since(since) > grace
-                })
-                .collect()
-        };
-        if down.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(nodes = ?down, "nodes missed their heartbeats: marking them down");
-        self.store
-            .update(|t, tx| {
-                // A node may have opened a session since the list was made.
-                let sessions = self.sessions.lock().expect("sessions lock");
-                for id in &down {
-                    if sessions.contains_key(id) {
-                        continue;
-                    }
-                    if let Some(n) = t.nodes.get(id) {
-                        if n.status.state == NodeState::Down {
-                            continue;
-                        }
-                        let mut n = n.clone();
-                        n.status.state = NodeState::Down;
-                        n.status.message = "heartbeat failure".into();
-                        tx.update(Object::Node(n));
-                    }
-                }
-                Ok::<_, StoreError>(())
-            })
-            .await
+        // Kept even when it is no news, so that the next push (and a `Shared` rebuild, which
+        // starts from it) carries the latest store state.
+        session.tx.send_if_modified(|current| {
+            let news = current
+                .as_ref()
+                .is_none_or(|known| next.is_news_after(known));
+            *current = Some(Arc::new(next));
+            news
+        })
     }
 }

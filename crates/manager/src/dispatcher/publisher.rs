@@ -6,15 +6,17 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use store::{Event, EventBatch, Object, Store, Tables};
 use tokio::sync::broadcast::{self, error::TryRecvError};
 use types::{NetworkView, Task};
 
 use super::view::{self, MeshPart};
+use super::Assignment;
 
 /// What a pass must redo for one node.
-pub(super) enum Due {
+enum Due {
     Nothing,
     /// Only the network view or the manager list: its node and tasks are as last built.
     Shared,
@@ -98,8 +100,45 @@ impl Publisher {
         }
     }
 
-    /// What of the node's assignment this pass must rebuild.
-    pub(super) fn due(&self, node_id: &str) -> Due {
+    /// Whether every node is due in this pass (not only the touched ones).
+    pub(super) fn all_due(&self) -> bool {
+        self.rebuilt || self.shared_changed
+    }
+
+    /// Nodes whose tasks or node object changed in this pass.
+    pub(super) fn touched(&self) -> impl Iterator<Item = &str> {
+        self.touched.iter().map(String::as_str)
+    }
+
+    /// The assignment a node that holds `known` should hold after this pass; `None` when the
+    /// pass changes nothing for it (or the node is gone).
+    pub(super) fn next_for(
+        &self,
+        t: &Tables,
+        node_id: &str,
+        session_id: &str,
+        known: Option<&Assignment>,
+        heartbeat_period: Duration,
+    ) -> Option<Assignment> {
+        match (known, self.due(node_id)) {
+            (Some(_), Due::Nothing) => None,
+            (Some(known), Due::Shared) => Some(Assignment {
+                network: self.network.clone(),
+                managers: self.managers.clone(),
+                ..known.clone()
+            }),
+            (None, _) | (Some(_), Due::Everything) => Some(Assignment {
+                session_id: session_id.to_string(),
+                node: t.nodes.get(node_id)?.clone(),
+                tasks: self.tasks_of(t, node_id),
+                network: self.network.clone(),
+                managers: self.managers.clone(),
+                heartbeat_period,
+            }),
+        }
+    }
+
+    fn due(&self, node_id: &str) -> Due {
         if self.rebuilt || self.touched.contains(node_id) {
             Due::Everything
         } else if self.shared_changed {
@@ -110,7 +149,7 @@ impl Publisher {
     }
 
     /// The node's tasks in `t`, the view [`Publisher::catch_up`] took in.
-    pub(super) fn tasks_of(&self, t: &Tables, node_id: &str) -> Arc<[Task]> {
+    fn tasks_of(&self, t: &Tables, node_id: &str) -> Arc<[Task]> {
         let Some(ids) = self.by_node.get(node_id) else {
             return Arc::new([]);
         };
@@ -120,14 +159,6 @@ impl Publisher {
             .filter_map(|id| t.tasks.get(id))
             .cloned()
             .collect()
-    }
-
-    pub(super) fn network(&self) -> &Arc<NetworkView> {
-        &self.network
-    }
-
-    pub(super) fn managers(&self) -> &[String] {
-        &self.managers
     }
 
     fn rebuild(&mut self, t: &Tables) {
@@ -177,10 +208,15 @@ impl Publisher {
             }
             if let Some(n) = node {
                 self.placement.insert(task.id.clone(), n.to_string());
-                self.by_node
-                    .entry(n.to_string())
-                    .or_default()
-                    .insert(task.id.clone());
+                match self.by_node.get_mut(n) {
+                    Some(ids) => {
+                        ids.insert(task.id.clone());
+                    }
+                    None => {
+                        self.by_node
+                            .insert(n.to_string(), BTreeSet::from([task.id.clone()]));
+                    }
+                }
             }
         }
         if let Some(n) = node {

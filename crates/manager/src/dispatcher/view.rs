@@ -43,13 +43,18 @@ pub fn network_view(t: &Tables) -> NetworkView {
         })
         .collect();
 
-    let mut backends: BTreeMap<&str, Vec<MeshBackend>> = BTreeMap::new();
+    // Backends are built for services in the mesh only: most tasks are not in one.
+    let mut backends: BTreeMap<&str, Vec<MeshBackend>> = t
+        .services
+        .values()
+        .filter(|s| in_mesh(s))
+        .map(|s| (s.id.as_str(), Vec::new()))
+        .collect();
     let mut endpoints = Vec::new();
     for task in t.tasks.values() {
-        let MeshPart { endpoint, backend } = mesh_part(task);
-        endpoints.extend(endpoint);
-        if let Some(b) = backend {
-            backends.entry(&task.service_id).or_default().push(b);
+        endpoints.extend(endpoint_of(task));
+        if let Some(list) = backends.get_mut(task.service_id.as_str()) {
+            list.extend(backend_of(task));
         }
     }
 
@@ -90,24 +95,31 @@ pub struct MeshPart {
 }
 
 pub fn mesh_part(task: &Task) -> MeshPart {
-    let Some(addr) = task.ingress_addr() else {
-        return MeshPart::default();
-    };
-    let live = task.status.state >= TaskState::Assigned && task.status.state <= TaskState::Running;
     MeshPart {
-        endpoint: (live && !task.node_id.is_empty()).then(|| TaskEndpoint {
-            task_id: task.id.clone(),
-            node_id: task.node_id.clone(),
-            addr: addr.to_string(),
-            mac: task.networks[0].mac.clone(),
-        }),
-        backend: is_mesh_backend(task).then(|| MeshBackend {
-            task_id: task.id.clone(),
-            node_id: task.node_id.clone(),
-            addr: addr.to_string(),
-            healthy: true,
-        }),
+        endpoint: endpoint_of(task),
+        backend: backend_of(task),
     }
+}
+
+fn endpoint_of(task: &Task) -> Option<TaskEndpoint> {
+    let addr = task.ingress_addr()?;
+    let live = task.status.state >= TaskState::Assigned && task.status.state <= TaskState::Running;
+    (live && !task.node_id.is_empty()).then(|| TaskEndpoint {
+        task_id: task.id.clone(),
+        node_id: task.node_id.clone(),
+        addr: addr.to_string(),
+        mac: task.networks[0].mac.clone(),
+    })
+}
+
+fn backend_of(task: &Task) -> Option<MeshBackend> {
+    let addr = task.ingress_addr()?;
+    is_mesh_backend(task).then(|| MeshBackend {
+        task_id: task.id.clone(),
+        node_id: task.node_id.clone(),
+        addr: addr.to_string(),
+        healthy: true,
+    })
 }
 
 /// The node that must know about a task: the one it is placed on, once past scheduling.
