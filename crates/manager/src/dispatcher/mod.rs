@@ -3,24 +3,35 @@
 //! that stop heartbeating DOWN so the orchestrator replaces their tasks.
 //!
 //! - [`view`]: what a node is told, as pure functions over the store
+//! - [`assignment`]: what one push holds, and whether it is news to the node (its own status
+//!   reports are not echoed back)
+//! - `liveness`: nodes that stop heartbeating become DOWN
+//! - `publisher`: follows the store's events so that a push pass costs what changed
 //! - [`service`]: the gRPC face, which also redirects agents to the leader
 
+pub mod assignment;
+mod liveness;
+mod publisher;
+#[cfg(test)]
+mod push_tests;
 pub mod service;
 #[cfg(test)]
 mod tests;
 pub mod view;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use store::{Object, Store, StoreError};
+use store::{Object, Store, StoreError, Tables};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use types::{NetworkView, Node, NodeDescription, NodeState, Task, TaskStatus};
+use types::{NodeDescription, NodeState, TaskStatus};
 
-/// How many heartbeat periods a node may miss before it is DOWN.
-const GRACE_PERIODS: u32 = 3;
+pub use assignment::Assignment;
+use publisher::Publisher;
+
 /// Coalesces bursts of store writes into one push to agents.
 const PUBLISH_DEBOUNCE: Duration = Duration::from_millis(15);
 
@@ -48,17 +59,6 @@ pub enum DispatchError {
     Store(#[from] StoreError),
 }
 
-/// Everything a node needs, pushed whenever it changes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assignment {
-    pub session_id: String,
-    pub node: Node,
-    pub tasks: Vec<Task>,
-    pub network: Arc<NetworkView>,
-    pub managers: Vec<String>,
-    pub heartbeat_period: Duration,
-}
-
 struct Session {
     id: String,
     last_seen: Instant,
@@ -73,21 +73,23 @@ pub struct Dispatcher {
     kick: tokio::sync::Notify,
     /// When each node without a session was first noticed; it is DOWN after a grace period.
     unseen_since: Mutex<HashMap<String, Instant>>,
+    /// What the last push pass knew, so the next one does only what changed.
+    publisher: Mutex<Publisher>,
+    /// A session opened since the last push pass, which must then look at every session.
+    opened: AtomicBool,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, config: DispatcherConfig) -> Arc<Self> {
         Arc::new(Dispatcher {
-            store,
             config,
             sessions: Mutex::new(HashMap::new()),
             kick: tokio::sync::Notify::new(),
             unseen_since: Mutex::new(HashMap::new()),
+            publisher: Mutex::new(Publisher::new(&store)),
+            opened: AtomicBool::new(false),
+            store,
         })
-    }
-
-    fn grace(&self) -> Duration {
-        self.config.heartbeat_period * GRACE_PERIODS
     }
 
     /// Registers a node's session (replacing an older one of the same node) and marks the
@@ -120,6 +122,8 @@ impl Dispatcher {
                 tx,
             },
         );
+        // After the insert: a pass that takes the flag sees the session.
+        self.opened.store(true, Ordering::Release);
         self.kick.notify_one();
         Ok((session_id, rx))
     }
@@ -206,109 +210,57 @@ impl Dispatcher {
         self.sessions.lock().expect("sessions lock").clear();
     }
 
-    /// Sends every session its current assignment, if it changed.
-    fn publish(&self) {
-        let (network, managers, per_node) = self.store.view(|t| {
+    /// Sends every session whose assignment has news for it (see [`Assignment::is_news_after`])
+    /// the latest one; [`Dispatcher::run`] calls it after each burst of store writes. Answers
+    /// how many sessions were sent one.
+    pub fn publish(&self) -> usize {
+        let opened = self.opened.swap(false, Ordering::Acquire);
+        let mut publisher = self.publisher.lock().expect("publisher lock");
+        self.store.view(|t| {
+            publisher.catch_up(t);
             let sessions = self.sessions.lock().expect("sessions lock");
-            let per_node: Vec<_> = sessions
-                .keys()
-                .filter_map(|id| {
-                    t.nodes
-                        .get(id)
-                        .map(|n| (id.clone(), n.clone(), view::assignments(t, id)))
-                })
-                .collect();
-            (
-                Arc::new(view::network_view(t)),
-                view::manager_addrs(t),
-                per_node,
-            )
-        });
-        let sessions = self.sessions.lock().expect("sessions lock");
-        for (node_id, node, tasks) in per_node {
-            let Some(session) = sessions.get(&node_id) else {
-                continue;
+            let push = |(node_id, session): (&String, &Session)| {
+                usize::from(self.push_news(t, &publisher, node_id, session))
             };
-            let next = Assignment {
-                session_id: session.id.clone(),
-                node,
-                tasks,
-                network: network.clone(),
-                managers: managers.clone(),
-                heartbeat_period: self.config.heartbeat_period,
-            };
-            session.tx.send_if_modified(|current| {
-                if current.as_deref() == Some(&next) {
-                    return false;
-                }
-                *current = Some(Arc::new(next));
-                true
-            });
-        }
+            if opened || publisher.all_due() {
+                sessions.iter().map(push).sum()
+            } else {
+                publisher
+                    .touched()
+                    .filter_map(|id| sessions.get_key_value(id))
+                    .map(push)
+                    .sum()
+            }
+        })
     }
 
-    /// Nodes whose session went silent, and nodes that have had no session with this leader
-    /// for a whole grace period (a leader change, a node that never came up), become DOWN.
-    async fn expire_silent_nodes(&self) -> Result<(), StoreError> {
-        let grace = self.grace();
-        let now = Instant::now();
-        let expired: Vec<String> = {
-            let mut sessions = self.sessions.lock().expect("sessions lock");
-            let gone: Vec<String> = sessions
-                .iter()
-                .filter(|(_, s)| now.duration_since(s.last_seen) > grace)
-                .map(|(id, _)| id.clone())
-                .collect();
-            for id in &gone {
-                sessions.remove(id);
-            }
-            gone
+    /// Refreshes one session's assignment from `t`; answers whether that was news to the node
+    /// (and so sent).
+    fn push_news(
+        &self,
+        t: &Tables,
+        publisher: &Publisher,
+        node_id: &str,
+        session: &Session,
+    ) -> bool {
+        let known = session.tx.borrow().clone();
+        let Some(next) = publisher.next_for(
+            t,
+            node_id,
+            &session.id,
+            known.as_deref(),
+            self.config.heartbeat_period,
+        ) else {
+            return false;
         };
-        let candidates: Vec<String> = self.store.view(|t| {
-            t.nodes
-                .values()
-                .filter(|n| n.status.state != NodeState::Down)
-                .map(|n| n.id.clone())
-                .collect()
-        });
-        let down: Vec<String> = {
-            let sessions = self.sessions.lock().expect("sessions lock");
-            let mut unseen = self.unseen_since.lock().expect("unseen lock");
-            unseen.retain(|id, _| candidates.contains(id) && !sessions.contains_key(id));
-            candidates
-                .into_iter()
-                .filter(|id| !sessions.contains_key(id))
-                .filter(|id| {
-                    let since = *unseen.entry(id.clone()).or_insert(now);
-                    expired.contains(id) || now.duration_since(since) > grace
-                })
-                .collect()
-        };
-        if down.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(nodes = ?down, "nodes missed their heartbeats: marking them down");
-        self.store
-            .update(|t, tx| {
-                // A node may have opened a session since the list was made.
-                let sessions = self.sessions.lock().expect("sessions lock");
-                for id in &down {
-                    if sessions.contains_key(id) {
-                        continue;
-                    }
-                    if let Some(n) = t.nodes.get(id) {
-                        if n.status.state == NodeState::Down {
-                            continue;
-                        }
-                        let mut n = n.clone();
-                        n.status.state = NodeState::Down;
-                        n.status.message = "heartbeat failure".into();
-                        n.status.down_since_ms = types::now_ms();
-                        tx.update(Object::Node(n));
-                    }
-                }
-                Ok::<_, StoreError>(())
-            })
-            .await
+        // Kept even when it is no news, so that the next push (and a `Shared` rebuild, which
+        // starts from it) carries the latest store state.
+        session.tx.send_if_modified(|current| {
+            let news = current
+                .as_ref()
+                .is_none_or(|known| next.is_news_after(known));
+            *current = Some(Arc::new(next));
+            news
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! The dispatcher against a local store: sessions, pushes, heartbeats, liveness.
 
 use super::*;
-use types::{Node, NodeRole, TaskState};
+use types::{Node, NodeRole, Task, TaskState};
 
 fn period() -> Duration {
     Duration::from_millis(100)

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use store::Tables;
 use types::{
-    HealthState, MeshBackend, MeshService, NetworkView, NodePeer, NodeRole, NodeState, Task,
+    HealthState, MeshBackend, MeshService, NetworkView, NodePeer, NodeRole, Service, Task,
     TaskEndpoint, TaskState,
 };
 
@@ -43,39 +43,25 @@ pub fn network_view(t: &Tables) -> NetworkView {
         })
         .collect();
 
-    let mut backends: BTreeMap<&str, Vec<MeshBackend>> = BTreeMap::new();
+    // Backends are built for services in the mesh only: most tasks are not in one.
+    let mut backends: BTreeMap<&str, Vec<MeshBackend>> = t
+        .services
+        .values()
+        .filter(|s| in_mesh(s))
+        .map(|s| (s.id.as_str(), Vec::new()))
+        .collect();
     let mut endpoints = Vec::new();
     for task in t.tasks.values() {
-        let Some(addr) = task.ingress_addr() else {
-            continue;
-        };
-        let live =
-            task.status.state >= TaskState::Assigned && task.status.state <= TaskState::Running;
-        if live && !task.node_id.is_empty() {
-            endpoints.push(TaskEndpoint {
-                task_id: task.id.clone(),
-                node_id: task.node_id.clone(),
-                addr: addr.to_string(),
-                mac: task.networks[0].mac.clone(),
-            });
-        }
-        if is_mesh_backend(task) {
-            backends
-                .entry(&task.service_id)
-                .or_default()
-                .push(MeshBackend {
-                    task_id: task.id.clone(),
-                    node_id: task.node_id.clone(),
-                    addr: addr.to_string(),
-                    healthy: true,
-                });
+        endpoints.extend(endpoint_of(task));
+        if let Some(list) = backends.get_mut(task.service_id.as_str()) {
+            list.extend(backend_of(task));
         }
     }
 
     let services = t
         .services
         .values()
-        .filter(|s| !s.endpoint_ports.is_empty())
+        .filter(|s| in_mesh(s))
         .map(|s| MeshService {
             service_id: s.id.clone(),
             service_name: s.spec.name.clone(),
@@ -92,12 +78,54 @@ pub fn network_view(t: &Tables) -> NetworkView {
     }
 }
 
-/// The tasks a node must know about: placed on it and past scheduling.
-pub fn assignments(t: &Tables, node_id: &str) -> Vec<Task> {
-    t.tasks_on_node(node_id)
-        .filter(|task| task.status.state >= TaskState::Assigned)
-        .cloned()
-        .collect()
+/// Services in the routing mesh: those that publish ports.
+pub fn in_mesh(service: &Service) -> bool {
+    !service.endpoint_ports.is_empty()
+}
+
+/// What one task adds to the network view (its backend counts only if its service is
+/// [`in_mesh`]). The publisher keeps it per task to tell, from a task's new state alone,
+/// whether the view has to be rebuilt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MeshPart {
+    /// An overlay endpoint while the task is live on a node.
+    pub endpoint: Option<TaskEndpoint>,
+    /// A backend of its service while the mesh may send it traffic.
+    pub backend: Option<MeshBackend>,
+}
+
+pub fn mesh_part(task: &Task) -> MeshPart {
+    MeshPart {
+        endpoint: endpoint_of(task),
+        backend: backend_of(task),
+    }
+}
+
+fn endpoint_of(task: &Task) -> Option<TaskEndpoint> {
+    let addr = task.ingress_addr()?;
+    let live = task.status.state >= TaskState::Assigned && task.status.state <= TaskState::Running;
+    (live && !task.node_id.is_empty()).then(|| TaskEndpoint {
+        task_id: task.id.clone(),
+        node_id: task.node_id.clone(),
+        addr: addr.to_string(),
+        mac: task.networks[0].mac.clone(),
+    })
+}
+
+fn backend_of(task: &Task) -> Option<MeshBackend> {
+    let addr = task.ingress_addr()?;
+    is_mesh_backend(task).then(|| MeshBackend {
+        task_id: task.id.clone(),
+        node_id: task.node_id.clone(),
+        addr: addr.to_string(),
+        healthy: true,
+    })
+}
+
+/// The node that must know about a task: the one it is placed on, once past scheduling.
+pub fn assigned_node(task: &Task) -> Option<&str> {
+    (task.status.state >= TaskState::Assigned && !task.node_id.is_empty())
+        .then_some(task.node_id.as_str())
 }
 
 /// host:port of every manager, leader first, for agents to fail over.
@@ -113,19 +141,10 @@ pub fn manager_addrs(t: &Tables) -> Vec<String> {
     managers.into_iter().map(|m| m.addr.clone()).collect()
 }
 
-/// Nodes the store believes are up.
-pub fn ready_nodes(t: &Tables) -> Vec<String> {
-    t.nodes
-        .values()
-        .filter(|n| n.status.state == NodeState::Ready)
-        .map(|n| n.id.clone())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use types::{NetworkAttachment, PortConfig, Service};
+    use types::{NetworkAttachment, PortConfig};
 
     fn task(id: &str, service: &str, node: &str, state: TaskState, addr: &str) -> Task {
         let mut t = Task {
@@ -215,15 +234,12 @@ mod tests {
     }
 
     #[test]
-    fn assignments_skip_unscheduled_tasks() {
-        let mut t = Tables::default();
-        t.tasks
-            .insert("a".into(), task("a", "s", "n1", TaskState::Assigned, ""));
-        t.tasks
-            .insert("b".into(), task("b", "s", "n1", TaskState::Pending, ""));
-        t.tasks
-            .insert("c".into(), task("c", "s", "n2", TaskState::Running, ""));
-        let ids: Vec<_> = assignments(&t, "n1").into_iter().map(|t| t.id).collect();
-        assert_eq!(ids, ["a"]);
+    fn a_node_is_told_about_its_tasks_once_they_are_scheduled() {
+        let assigned = task("a", "s", "n1", TaskState::Assigned, "");
+        assert_eq!(assigned_node(&assigned), Some("n1"));
+        let pending = task("b", "s", "n1", TaskState::Pending, "");
+        assert_eq!(assigned_node(&pending), None);
+        let running = task("c", "s", "n2", TaskState::Running, "");
+        assert_eq!(assigned_node(&running), Some("n2"));
     }
 }

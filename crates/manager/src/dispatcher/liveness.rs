@@ -1,0 +1,83 @@
+//! Declaring nodes DOWN: a node whose session went silent, or that never opened one with
+//! this leader, for a whole grace period. The orchestrator then replaces its tasks.
+
+use std::time::{Duration, Instant};
+
+use store::{Object, StoreError};
+use types::NodeState;
+
+use super::Dispatcher;
+
+/// How many heartbeat periods a node may miss before it is DOWN.
+const GRACE_PERIODS: u32 = 3;
+
+impl Dispatcher {
+    fn grace(&self) -> Duration {
+        self.config.heartbeat_period * GRACE_PERIODS
+    }
+
+    /// Nodes whose session went silent, and nodes that have had no session with this leader
+    /// for a whole grace period (a leader change, a node that never came up), become DOWN.
+    pub(super) async fn expire_silent_nodes(&self) -> Result<(), StoreError> {
+        let grace = self.grace();
+        let now = Instant::now();
+        let expired: Vec<String> = {
+            let mut sessions = self.sessions.lock().expect("sessions lock");
+            let gone: Vec<String> = sessions
+                .iter()
+                .filter(|(_, s)| now.duration_since(s.last_seen) > grace)
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in &gone {
+                sessions.remove(id);
+            }
+            gone
+        };
+        let candidates: Vec<String> = self.store.view(|t| {
+            t.nodes
+                .values()
+                .filter(|n| n.status.state != NodeState::Down)
+                .map(|n| n.id.clone())
+                .collect()
+        });
+        let down: Vec<String> = {
+            let sessions = self.sessions.lock().expect("sessions lock");
+            let mut unseen = self.unseen_since.lock().expect("unseen lock");
+            unseen.retain(|id, _| candidates.contains(id) && !sessions.contains_key(id));
+            candidates
+                .into_iter()
+                .filter(|id| !sessions.contains_key(id))
+                .filter(|id| {
+                    let since = *unseen.entry(id.clone()).or_insert(now);
+                    expired.contains(id) || now.duration_since(since) > grace
+                })
+                .collect()
+        };
+        if down.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(nodes = ?down, "nodes missed their heartbeats: marking them down");
+        self.store
+            .update(|t, tx| {
+                // A node may have opened a session since the list was made.
+                let sessions = self.sessions.lock().expect("sessions lock");
+                for id in &down {
+                    if sessions.contains_key(id) {
+                        continue;
+                    }
+                    if let Some(n) = t.nodes.get(id) {
+                        if n.status.state == NodeState::Down {
+                            continue;
+                        }
+                        let mut n = n.clone();
+                        n.status.state = NodeState::Down;
+                        n.status.message = "heartbeat failure".into();
+                        n.status.down_since_ms = types::now_ms();
+                        tx.update(Object::Node(n));
+                    }
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+    }
+}
