@@ -156,9 +156,11 @@ pub struct Node {
 }
 
 impl Node {
-    /// Up and open for new work (not paused or drained): what the scheduler asks of every node
-    /// it places a task on.
+    /// Up, open for new work (not paused or drained) and with an engine that answers: what the
+    /// scheduler asks of every node it places a task on.
     pub fn takes_new_tasks(&self) -> bool {
-        self.status.state == NodeState::Ready && self.spec.availability == NodeAvailability::Active
+        self.status.state == NodeState::Ready
+            && self.spec.availability == NodeAvailability::Active
+            && self.description.engine_available()
     }
 }

@@ -3,7 +3,7 @@
 //! first filter that rejects it, which is what the unschedulable message reports.
 
 use types::constraint::{Constraint, ConstraintError};
-use types::{NodeAvailability, NodeState, Task};
+use types::Task;
 
 use super::nodeinfo::{host_ports, NodeInfo};
 
@@ -28,9 +28,7 @@ pub struct ReadyFilter;
 
 impl Filter for ReadyFilter {
     fn check(&self, node: &NodeInfo<'_>, _task: &Task) -> bool {
-        node.node.status.state == NodeState::Ready
-            && node.node.spec.availability == NodeAvailability::Active
-            && node.node.description.engine_available()
+        node.node.takes_new_tasks()
     }
     fn explain(&self, nodes: usize) -> String {
         format!("{} not available for new tasks", nodes_phrase(nodes))
