@@ -3,7 +3,8 @@
 //!
 //! 1. requests/s and p99 from a client namespace through the mesh of a node with no local
 //!    backend vs straight to the task IP (routed via the task's node), same run;
-//! 2. time to program 1,000 published services (plan + render + `nft -f`) and to read them back;
+//! 2. time to program 1,000 published services (plan + render + `nft -f`), to change one of them
+//!    (only its chain is rewritten) and to read them back;
 //! 3. time from `apply` (a new backend) to that backend answering on every node.
 
 #[path = "../tests/lab/mod.rs"]
@@ -209,6 +210,38 @@ fn main() {
     println!(
         "1,000 services: kernel read-back (nft -j)    {:>7.1} ms  (service #1000 -> {body})",
         readback.as_secs_f64() * 1e3
+    );
+
+    // One service among the 1,000 gains or loses a backend: only its chain is rewritten.
+    let mut changes = Vec::new();
+    for round in 0..20 {
+        let mut changed = many_ref.clone();
+        if round % 2 == 0 {
+            changed[500].2 = vec![&w1];
+        }
+        let view = c.view(&changed);
+        let t = Instant::now();
+        c.nodes[0]
+            .apply(&view)
+            .expect("apply one change among 1000 services");
+        changes.push(t.elapsed());
+    }
+    let table = c.nodes[0].table().expect("read back");
+    let svc500 = table
+        .services
+        .iter()
+        .find(|s| s.port == 20500)
+        .expect("svc500");
+    assert_eq!(
+        svc500.backends.len(),
+        2,
+        "the last round restored both backends"
+    );
+    changes.sort();
+    println!(
+        "1,000 services: one backend change, 20 runs  p50 {:>6.1} ms  max {:>6.1} ms",
+        changes[10].as_secs_f64() * 1e3,
+        changes[19].as_secs_f64() * 1e3
     );
 
     // Propagation: w2 joins `web`; time until every node has sent a request to it.

@@ -50,9 +50,10 @@ pub fn parse_nft_json(json: &str) -> Result<Vec<VirtualService>, DataplaneError>
         if rule["table"] != TABLE {
             continue;
         }
-        // `output` repeats `prerouting` (and `mark_output` repeats `mark_prerouting`).
+        // Each published port's one rule lives in a chain of its own (`p_`: DNAT, `m_`:
+        // marked for IPVS, `r_`: rejected); the hook chains only look ports up.
         let chain = rule["chain"].as_str().unwrap_or_default();
-        if !matches!(chain, "prerouting" | "mark_prerouting" | "input") {
+        if !["p_", "m_", "r_"].iter().any(|p| chain.starts_with(p)) {
             continue;
         }
         if let Some(vs) = parse_rule(rule)? {

@@ -59,7 +59,7 @@ fn parses_fwmarks_for_ipvs() {
 
 #[test]
 fn parses_plain_dnat_to_addr_and_port() {
-    let json = r#"{"nftables":[{"rule":{"family":"ip","table":"swarmd_mesh","chain":"prerouting","handle":6,
+    let json = r#"{"nftables":[{"rule":{"family":"ip","table":"swarmd_mesh","chain":"p_udp_53","handle":6,
         "expr":[{"match":{"op":"==","left":{"payload":{"protocol":"udp","field":"dport"}},"right":53}},
                 {"dnat":{"addr":"10.255.0.7","port":5353}}]}}]}"#;
     let s = parse_nft_json(json).unwrap();

@@ -7,6 +7,7 @@
 
 pub mod ipvs;
 pub mod nft;
+pub mod nft_delta;
 pub mod nft_render;
 pub mod recording;
 

@@ -1,5 +1,6 @@
-//! The nftables routing mesh: the rendered transaction is fed to `nft -f -` (one atomic
-//! transaction per change), and the table is read back with `nft -j list`.
+//! The nftables routing mesh: each change is one atomic `nft -f -` transaction, carrying only
+//! the ports that changed when the table already holds the previous ruleset (a full reload
+//! otherwise, and after any failure), and the table is read back with `nft -j list`.
 
 use std::process::Stdio;
 
@@ -9,14 +10,16 @@ use tokio::sync::Mutex;
 use tracing::info;
 
 use crate::error::{DataplaneError, Result};
-use crate::mesh::nft_render::{self, IngressMode, TABLE};
+use crate::mesh::nft_delta::render_delta;
+use crate::mesh::nft_render::{self, IngressMode, Ruleset, TABLE};
 use crate::plan::MeshPlan;
 
-/// Programs the table; remembers the last text it loaded so an unchanged plan costs nothing.
+/// Programs the table; remembers the ruleset it last loaded, so an unchanged plan costs
+/// nothing and a changed one only its difference.
 #[derive(Debug)]
 pub struct NftMesh {
     mode: IngressMode,
-    loaded: Mutex<Option<String>>,
+    loaded: Mutex<Option<Ruleset>>,
 }
 
 impl NftMesh {
@@ -29,15 +32,35 @@ impl NftMesh {
 
     /// Loads the plan; returns whether anything was sent to the kernel.
     pub async fn program(&self, plan: &MeshPlan) -> Result<bool> {
-        let text = nft_render::render(plan, self.mode);
+        let wanted = nft_render::ruleset(plan, self.mode);
         let mut loaded = self.loaded.lock().await;
-        if loaded.as_deref() == Some(text.as_str()) {
-            return Ok(false);
+        let delta = match loaded.take() {
+            Some(old) if old == wanted => {
+                *loaded = Some(old);
+                return Ok(false);
+            }
+            Some(old) => render_delta(&old, &wanted),
+            None => None,
+        };
+        match delta {
+            Some(text) => {
+                if let Err(e) = run_script(&text, "update mesh table").await {
+                    // The kernel may not hold what we think (changed behind our back): the
+                    // whole table is loaded again.
+                    tracing::warn!(error = %e, "mesh update refused; reloading the whole table");
+                    self.load_full(&wanted).await?;
+                }
+            }
+            None => self.load_full(&wanted).await?,
         }
-        run_script(&text, "load mesh table").await?;
-        info!(ports = plan.ports.len(), "mesh table loaded");
-        *loaded = Some(text);
+        *loaded = Some(wanted);
         Ok(true)
+    }
+
+    async fn load_full(&self, ruleset: &Ruleset) -> Result<()> {
+        run_script(&nft_render::render_full(ruleset), "load mesh table").await?;
+        info!(ports = ruleset.ports.len(), "mesh table loaded");
+        Ok(())
     }
 
     /// Drops the cache so the next `program` reloads even an unchanged plan (resync).

@@ -2,7 +2,10 @@
 //! atomically ("add; delete; define" reloads repeatably, unlike `flush table`, which keeps
 //! map elements). Pure: the exact text is table-tested.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+
+use ipnet::Ipv4Net;
 
 use types::{PortProtocol, PublishMode};
 
@@ -42,43 +45,163 @@ pub fn fwmark(protocol: PortProtocol, port: u16) -> u32 {
     FWMARK_BASE | udp | u32::from(port)
 }
 
-/// The full transaction text for `nft -f -`.
-pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
-    let mut nat = String::new();
-    let mut marks = String::new();
-    let mut rejects = String::new();
-    for port in &plan.ports {
-        let matcher = format!(
-            "fib daddr type local {} dport {}",
-            port.protocol.as_str(),
-            port.published
-        );
-        let comment = comment(&port.service_name);
-        if port.backends.is_empty() {
-            let reject = match port.protocol {
-                PortProtocol::Tcp => "reject with tcp reset",
-                PortProtocol::Udp => "reject",
-            };
-            writeln!(rejects, "\t\t{matcher} {reject}{comment}").unwrap();
-        } else if port.mode == PublishMode::Ingress && mode == IngressMode::Fwmark {
-            let mark = fwmark(port.protocol, port.published);
-            writeln!(marks, "\t\t{matcher} meta mark set {mark:#010x}{comment}").unwrap();
-        } else {
-            let ct = match port.mode {
-                PublishMode::Ingress => CT_MARK_INGRESS,
-                PublishMode::Host => CT_MARK_HOST,
-            };
-            let dnat = dnat_map(port);
-            writeln!(nat, "\t\t{matcher} ct mark set {ct:#010x} {dnat}{comment}").unwrap();
+/// What the chain of a published port does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortAction {
+    /// nftables balances: DNAT to a backend chosen by `numgen inc`.
+    Dnat,
+    /// IPVS balances: nftables only marks the packets.
+    Mark,
+    /// No backend: refuse at once rather than let the client time out.
+    Reject,
+}
+
+impl PortAction {
+    fn chain_prefix(self) -> &'static str {
+        match self {
+            PortAction::Dnat => "p",
+            PortAction::Mark => "m",
+            PortAction::Reject => "r",
         }
     }
 
-    let bridge = &plan.bridge;
-    let subnet = plan.subnet;
+    /// The verdict map whose elements send a port's packets to its chain.
+    pub fn map(self) -> &'static str {
+        match self {
+            PortAction::Dnat => "dnat_ports",
+            PortAction::Mark => "mark_ports",
+            PortAction::Reject => "closed_ports",
+        }
+    }
+}
+
+/// A published port as nftables programs it: a chain of its own holding one rule, reached
+/// through the verdict map of its action. One port can so be changed without touching the
+/// others (see [`crate::mesh::nft_delta`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortChain {
+    pub protocol: PortProtocol,
+    pub port: u16,
+    pub action: PortAction,
+    pub rule: String,
+}
+
+impl PortChain {
+    pub fn name(&self) -> String {
+        format!(
+            "{}_{}_{}",
+            self.action.chain_prefix(),
+            self.protocol.as_str(),
+            self.port
+        )
+    }
+
+    /// The port's key in its verdict map.
+    pub fn key(&self) -> String {
+        format!("{} . {}", self.protocol.as_str(), self.port)
+    }
+}
+
+/// Everything the table holds, as data: compared with what was loaded to send the kernel only
+/// the difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ruleset {
+    pub mode: IngressMode,
+    pub bridge: String,
+    pub subnet: Ipv4Net,
+    pub ports: BTreeMap<(PortProtocol, u16), PortChain>,
+}
+
+pub fn ruleset(plan: &MeshPlan, mode: IngressMode) -> Ruleset {
+    let ports = plan
+        .ports
+        .iter()
+        .map(|p| ((p.protocol, p.published), port_chain(p, mode)))
+        .collect();
+    Ruleset {
+        mode,
+        bridge: plan.bridge.clone(),
+        subnet: plan.subnet,
+        ports,
+    }
+}
+
+fn port_chain(port: &MeshPort, mode: IngressMode) -> PortChain {
+    let matcher = format!("{} dport {}", port.protocol.as_str(), port.published);
+    let comment = comment(&port.service_name);
+    let (action, rule) = if port.backends.is_empty() {
+        let reject = match port.protocol {
+            PortProtocol::Tcp => "reject with tcp reset",
+            PortProtocol::Udp => "reject",
+        };
+        (PortAction::Reject, format!("{matcher} {reject}{comment}"))
+    } else if port.mode == PublishMode::Ingress && mode == IngressMode::Fwmark {
+        let mark = fwmark(port.protocol, port.published);
+        (
+            PortAction::Mark,
+            format!("{matcher} meta mark set {mark:#010x}{comment}"),
+        )
+    } else {
+        let ct = match port.mode {
+            PublishMode::Ingress => CT_MARK_INGRESS,
+            PublishMode::Host => CT_MARK_HOST,
+        };
+        (
+            PortAction::Dnat,
+            format!(
+                "{matcher} ct mark set {ct:#010x} {}{comment}",
+                dnat_map(port)
+            ),
+        )
+    };
+    PortChain {
+        protocol: port.protocol,
+        port: port.published,
+        action,
+        rule,
+    }
+}
+
+/// The full transaction text for `nft -f -`.
+pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
+    render_full(&ruleset(plan, mode))
+}
+
+/// The transaction that replaces the whole table with `r`.
+pub fn render_full(r: &Ruleset) -> String {
     let mut out = String::new();
     writeln!(out, "table ip {TABLE} {{}}").unwrap();
     writeln!(out, "delete table ip {TABLE}").unwrap();
     writeln!(out, "table ip {TABLE} {{").unwrap();
+    // Port chains first: the maps' elements jump to them.
+    for p in r.ports.values() {
+        writeln!(out, "\tchain {} {{\n\t\t{}\n\t}}", p.name(), p.rule).unwrap();
+    }
+    let mut actions = vec![PortAction::Dnat, PortAction::Reject];
+    if r.mode == IngressMode::Fwmark {
+        actions.insert(1, PortAction::Mark);
+    }
+    for action in actions {
+        let elements: Vec<String> = r
+            .ports
+            .values()
+            .filter(|p| p.action == action)
+            .map(|p| format!("{} : jump {}", p.key(), p.name()))
+            .collect();
+        writeln!(out, "\tmap {} {{", action.map()).unwrap();
+        writeln!(out, "\t\ttype inet_proto . inet_service : verdict").unwrap();
+        if !elements.is_empty() {
+            writeln!(out, "\t\telements = {{ {} }}", elements.join(", ")).unwrap();
+        }
+        writeln!(out, "\t}}").unwrap();
+    }
+    let lookup = |action: PortAction| {
+        format!(
+            "\t\tfib daddr type local meta l4proto . th dport vmap @{}\n",
+            action.map()
+        )
+    };
+    let nat = lookup(PortAction::Dnat);
     chain(
         &mut out,
         "prerouting",
@@ -92,7 +215,8 @@ pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
         "type nat hook output priority -100",
         &nat,
     );
-    if mode == IngressMode::Fwmark {
+    if r.mode == IngressMode::Fwmark {
+        let marks = lookup(PortAction::Mark);
         chain(
             &mut out,
             "mark_prerouting",
@@ -111,8 +235,17 @@ pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
         &mut out,
         "input",
         "type filter hook input priority filter",
-        &rejects,
+        &lookup(PortAction::Reject),
     );
+    static_chains(&mut out, r);
+    writeln!(out, "}}").unwrap();
+    out
+}
+
+/// The chains that depend only on the bridge, the subnet and the mode.
+fn static_chains(out: &mut String, r: &Ruleset) {
+    let bridge = &r.bridge;
+    let subnet = r.subnet;
     // The node forwards packets (the mesh needs it), so without a filter a LAN host routing
     // the ingress subnet via a node would reach any task, published or not. Into the bridge
     // from elsewhere only mesh (DNAT'ed) traffic and replies to tasks' own connections pass.
@@ -129,13 +262,13 @@ pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
     .unwrap();
     writeln!(fwd, "\t\toifname \"{bridge}\" iifname != \"{bridge}\" drop").unwrap();
     chain(
-        &mut out,
+        out,
         "forward",
         "type filter hook forward priority filter",
         &fwd,
     );
     let mut post = String::new();
-    if mode == IngressMode::Fwmark {
+    if r.mode == IngressMode::Fwmark {
         writeln!(
             post,
             "\t\toifname \"{bridge}\" meta mark & {FWMARK_MASK:#010x} == {FWMARK_BASE:#010x} masquerade"
@@ -160,13 +293,11 @@ pub fn render(plan: &MeshPlan, mode: IngressMode) -> String {
     )
     .unwrap();
     chain(
-        &mut out,
+        out,
         "postrouting",
         "type nat hook postrouting priority srcnat",
         &post,
     );
-    writeln!(out, "}}").unwrap();
-    out
 }
 
 /// The transaction that removes the table (teardown); succeeds whether or not it exists.

@@ -44,23 +44,57 @@ const POST: &str = "\tchain postrouting {
 }
 ";
 
+/// The maps a ruleset looks ports up in, and its hook chains (fwmark mode adds the marking ones).
+fn lookups(dnat: &str, mark: Option<&str>, closed: &str) -> String {
+    let map = |name: &str, elements: &str| {
+        let elements = if elements.is_empty() {
+            String::new()
+        } else {
+            format!("\t\telements = {{ {elements} }}\n")
+        };
+        format!("\tmap {name} {{\n\t\ttype inet_proto . inet_service : verdict\n{elements}\t}}\n")
+    };
+    let hook = |name: &str, hook: &str, map: &str| {
+        format!(
+            "\tchain {name} {{\n\t\t{hook}; policy accept;\n\t\tfib daddr type local meta l4proto . th dport vmap @{map}\n\t}}\n"
+        )
+    };
+    let mut out = map("dnat_ports", dnat);
+    if let Some(mark) = mark {
+        out += &map("mark_ports", mark);
+    }
+    out += &map("closed_ports", closed);
+    out += &hook(
+        "prerouting",
+        "type nat hook prerouting priority dstnat",
+        "dnat_ports",
+    );
+    out += &hook("output", "type nat hook output priority -100", "dnat_ports");
+    if mark.is_some() {
+        out += &hook(
+            "mark_prerouting",
+            "type filter hook prerouting priority mangle",
+            "mark_ports",
+        );
+        out += &hook(
+            "mark_output",
+            "type route hook output priority mangle",
+            "mark_ports",
+        );
+    }
+    out += &hook(
+        "input",
+        "type filter hook input priority filter",
+        "closed_ports",
+    );
+    out
+}
+
+const HEAD: &str = "table ip swarmd_mesh {}\ndelete table ip swarmd_mesh\ntable ip swarmd_mesh {\n";
+
 #[test]
 fn empty_plan_keeps_only_task_egress_and_masquerade() {
-    let expected = format!(
-        "table ip swarmd_mesh {{}}
-delete table ip swarmd_mesh
-table ip swarmd_mesh {{
-\tchain prerouting {{
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-\t}}
-\tchain output {{
-\t\ttype nat hook output priority -100; policy accept;
-\t}}
-\tchain input {{
-\t\ttype filter hook input priority filter; policy accept;
-\t}}
-{FWD}{POST}"
-    );
+    let expected = format!("{HEAD}{}{FWD}{POST}", lookups("", None, ""));
     assert_eq!(render(&plan(vec![]), IngressMode::Dnat), expected);
 }
 
@@ -84,26 +118,25 @@ fn ingress_host_and_empty_ports_in_dnat_mode() {
             &["10.255.0.7:90"],
         ),
     ]);
-    let nat = "\t\tfib daddr type local tcp dport 8080 ct mark set 0x53570001 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 80, 1 : 10.255.0.6 . 80 } comment \"web\"
-\t\tfib daddr type local tcp dport 9090 ct mark set 0x53570002 dnat ip to numgen inc mod 1 map { 0 : 10.255.0.7 . 90 } comment \"edge\"
+    let chains = "\tchain p_tcp_8080 {
+\t\ttcp dport 8080 ct mark set 0x53570001 dnat ip to numgen inc mod 2 map { 0 : 10.255.0.5 . 80, 1 : 10.255.0.6 . 80 } comment \"web\"
+\t}
+\tchain r_tcp_8081 {
+\t\ttcp dport 8081 reject with tcp reset comment \"api\"
+\t}
+\tchain p_tcp_9090 {
+\t\ttcp dport 9090 ct mark set 0x53570002 dnat ip to numgen inc mod 1 map { 0 : 10.255.0.7 . 90 } comment \"edge\"
+\t}
+\tchain r_udp_5353 {
+\t\tudp dport 5353 reject comment \"dns\"
+\t}
 ";
-    let expected = format!(
-        "table ip swarmd_mesh {{}}
-delete table ip swarmd_mesh
-table ip swarmd_mesh {{
-\tchain prerouting {{
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-{nat}\t}}
-\tchain output {{
-\t\ttype nat hook output priority -100; policy accept;
-{nat}\t}}
-\tchain input {{
-\t\ttype filter hook input priority filter; policy accept;
-\t\tfib daddr type local tcp dport 8081 reject with tcp reset comment \"api\"
-\t\tfib daddr type local udp dport 5353 reject comment \"dns\"
-\t}}
-{FWD}{POST}"
+    let maps = lookups(
+        "tcp . 8080 : jump p_tcp_8080, tcp . 9090 : jump p_tcp_9090",
+        None,
+        "tcp . 8081 : jump r_tcp_8081, udp . 5353 : jump r_udp_5353",
     );
+    let expected = format!("{HEAD}{chains}{maps}{FWD}{POST}");
     assert_eq!(render(&p, IngressMode::Dnat), expected);
 }
 
@@ -125,28 +158,20 @@ fn fwmark_mode_marks_ingress_ports_and_still_dnats_host_ports() {
             &["10.255.0.7:90"],
         ),
     ]);
-    let nat = "\t\tfib daddr type local tcp dport 9090 ct mark set 0x53570002 dnat ip to numgen inc mod 1 map { 0 : 10.255.0.7 . 90 } comment \"edge\"\n";
-    let mark = "\t\tfib daddr type local tcp dport 8080 meta mark set 0x57001f90 comment \"web\"\n";
+    let chains = "\tchain m_tcp_8080 {
+\t\ttcp dport 8080 meta mark set 0x57001f90 comment \"web\"
+\t}
+\tchain p_tcp_9090 {
+\t\ttcp dport 9090 ct mark set 0x53570002 dnat ip to numgen inc mod 1 map { 0 : 10.255.0.7 . 90 } comment \"edge\"
+\t}
+";
+    let maps = lookups(
+        "tcp . 9090 : jump p_tcp_9090",
+        Some("tcp . 8080 : jump m_tcp_8080"),
+        "",
+    );
     let expected = format!(
-        "table ip swarmd_mesh {{}}
-delete table ip swarmd_mesh
-table ip swarmd_mesh {{
-\tchain prerouting {{
-\t\ttype nat hook prerouting priority dstnat; policy accept;
-{nat}\t}}
-\tchain output {{
-\t\ttype nat hook output priority -100; policy accept;
-{nat}\t}}
-\tchain mark_prerouting {{
-\t\ttype filter hook prerouting priority mangle; policy accept;
-{mark}\t}}
-\tchain mark_output {{
-\t\ttype route hook output priority mangle; policy accept;
-{mark}\t}}
-\tchain input {{
-\t\ttype filter hook input priority filter; policy accept;
-\t}}
-{FWD}\tchain postrouting {{
+        "{HEAD}{chains}{maps}{FWD}\tchain postrouting {{
 \t\ttype nat hook postrouting priority srcnat; policy accept;
 \t\toifname \"swarm-ingress\" meta mark & 0xfffe0000 == 0x57000000 masquerade
 {}",
