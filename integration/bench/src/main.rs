@@ -8,7 +8,8 @@
 //! - [`control_plane`] c. 3 managers + 100 in-process agents, replicas=1000; g. memory.
 //! - [`convergence`] d. 30 real replicas on the lab vs Docker swarm mode ([`docker_swarm`]).
 //! - [`lab_failover`] e. worker kill on the lab.
-//! - [`mesh`] f. mesh vs direct, 1,000 services, propagation.
+//! - [`mesh`] f. mesh vs direct, 1,000 services, propagation; [`propagation`] f. propagation
+//!   on the lab with 1,000 published services.
 //!
 //! [`managers`] and [`lab`] drive processes and the lab; [`control`] is the Control API;
 //! [`report`] and [`plot`] are the outputs.
@@ -24,6 +25,7 @@ mod lab_failover;
 mod managers;
 mod mesh;
 mod plot;
+mod propagation;
 mod raft;
 mod report;
 mod scheduler;
@@ -117,6 +119,8 @@ async fn main() -> Result<()> {
                     section("f. mesh on the lab");
                     let r = mesh::lab(&mut report, &lab, flags.quick).await;
                     record(&mut report, "f. mesh (lab)", r);
+                    let r = propagation::lab(&mut report, &lab, flags.quick).await;
+                    record(&mut report, "f. propagation (lab)", r);
                 }
                 if flags.wants('e') {
                     section("e. worker failover on the lab");
