@@ -335,7 +335,7 @@ pub fn pretty_node(n: &Node) -> String {
         line("Engine:", format!("unavailable, no new tasks here ({e})"));
     }
     line("Ingress Address:", n.ingress_addr.clone());
-    line("Mesh Backend:", n.description.mesh_backend.clone());
+    line("Mesh Backend:", n.description.mesh_backend.to_string());
     if !n.description.warnings.is_empty() {
         line("Warnings:", String::new());
         for w in &n.description.warnings {

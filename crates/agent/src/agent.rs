@@ -18,7 +18,7 @@ use api::dispatcher::dispatcher_client::DispatcherClient;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use types::{NetworkView, Node, NodeDescription, Task, TaskStatus};
+use types::{Node, NodeDescription, Task, TaskStatus};
 
 use crate::controller::ControllerHandle;
 use crate::executor::Executor;
@@ -75,8 +75,6 @@ pub struct Agent {
     reports_rx: Mutex<Option<mpsc::UnboundedReceiver<(String, TaskStatus)>>>,
     /// Latest assignment from the session to the worker; only the newest matters.
     pub(crate) received: watch::Sender<Option<Arc<Received>>>,
-    /// Latest network view for the applier; only the newest matters.
-    pub(crate) view_tx: watch::Sender<Option<(Node, NetworkView)>>,
     /// Manager addresses as the leader last listed them.
     pub(crate) managers_changed: watch::Sender<Vec<String>>,
     /// This node as the store has it (role changes show up here first).
@@ -106,7 +104,6 @@ impl Agent {
             reports_tx,
             reports_rx: Mutex::new(Some(reports_rx)),
             received: watch::channel(None).0,
-            view_tx: watch::channel(None).0,
             node_tx: watch::channel(None).0,
             description: watch::channel(None).0,
             sweep: Notify::new(),
@@ -159,7 +156,6 @@ impl Agent {
                 shutdown.clone(),
             )),
             tokio::spawn(crate::worker::run(self.clone(), shutdown.clone())),
-            tokio::spawn(crate::worker::apply_views(self.clone(), shutdown.clone())),
             tokio::spawn(crate::worker::sweep_strays(self.clone(), shutdown.clone())),
             tokio::spawn(crate::worker::forward_changes(
                 self.clone(),

@@ -1,34 +1,41 @@
-//! The seam between the agent and the node's data plane (the `network` crate in the daemon,
-//! a recording fake in tests).
+//! The seam between the agent and the node's data plane: implemented by `network`'s
+//! `NodeDataplane` in the daemon and by [`RecordingNetwork`] in tests.
 
 use futures::future::BoxFuture;
 use std::sync::Mutex;
-use types::{NetworkView, Node, Task};
+use types::{MeshBackendKind, MeshTable, NetworkView, PortProtocol, Task, VirtualService};
+
+/// Why the data plane could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    /// Not possible yet (the overlay is not built, the task has no address yet): retry later.
+    #[error("{0}")]
+    NotReady(String),
+    /// The kernel or a tool refused, or the input is wrong.
+    #[error("{0}")]
+    Failed(String),
+}
 
 pub trait NodeNetwork: Send + Sync + 'static {
-    /// Reconciles the overlay and the routing mesh to `view`. `node` is this node as the store
-    /// has it (its ingress IP). Called with the latest view only; must be idempotent.
-    fn apply<'a>(
-        &'a self,
-        node: &'a Node,
-        view: &'a NetworkView,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    /// The view the node's overlay and mesh should match. Returns at once: the data plane
+    /// converges to the newest view in the background, retries what fails, and re-applies it
+    /// now and then to repair what was changed behind its back.
+    fn set_view(&self, view: NetworkView);
 
     /// Plumbs a running task's container (init PID `pid`) into the ingress network.
-    fn attach<'a>(&'a self, task: &'a Task, pid: u32) -> BoxFuture<'a, Result<(), String>>;
+    fn attach<'a>(&'a self, task: &'a Task, pid: u32) -> BoxFuture<'a, Result<(), NetworkError>>;
 
     /// Undoes `attach`; succeeds when there is nothing to undo.
-    fn detach<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    fn detach<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), NetworkError>>;
 
     /// Whether a process on this node already holds `port` (a host-mode task publishing it
     /// must be rejected).
-    fn host_port_in_use(&self, protocol: types::PortProtocol, port: u16) -> Result<bool, String>;
+    fn host_port_in_use(&self, protocol: PortProtocol, port: u16) -> Result<bool, NetworkError>;
 
     /// The live load-balancing table, read back from the kernel.
-    fn mesh(&self) -> BoxFuture<'_, Result<api::control::MeshTable, String>>;
+    fn mesh(&self) -> BoxFuture<'_, Result<MeshTable, NetworkError>>;
 
-    /// `ipvs` / `nftables` / `none`.
-    fn backend(&self) -> String;
+    fn backend(&self) -> MeshBackendKind;
 
     /// Capabilities the node lacks, for `node inspect`.
     fn warnings(&self) -> Vec<String>;
@@ -40,20 +47,15 @@ pub struct RecordingNetwork {
     pub applied: Mutex<Option<NetworkView>>,
     pub attached: Mutex<Vec<(String, u32)>>,
     /// Ports tests declare as held by some process on the node.
-    pub ports_in_use: Mutex<Vec<(types::PortProtocol, u16)>>,
+    pub ports_in_use: Mutex<Vec<(PortProtocol, u16)>>,
 }
 
 impl NodeNetwork for RecordingNetwork {
-    fn apply<'a>(
-        &'a self,
-        _node: &'a Node,
-        view: &'a NetworkView,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        *self.applied.lock().expect("lock") = Some(view.clone());
-        Box::pin(async { Ok(()) })
+    fn set_view(&self, view: NetworkView) {
+        *self.applied.lock().expect("lock") = Some(view);
     }
 
-    fn attach<'a>(&'a self, task: &'a Task, pid: u32) -> BoxFuture<'a, Result<(), String>> {
+    fn attach<'a>(&'a self, task: &'a Task, pid: u32) -> BoxFuture<'a, Result<(), NetworkError>> {
         self.attached
             .lock()
             .expect("lock")
@@ -61,7 +63,7 @@ impl NodeNetwork for RecordingNetwork {
         Box::pin(async { Ok(()) })
     }
 
-    fn detach<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn detach<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), NetworkError>> {
         self.attached
             .lock()
             .expect("lock")
@@ -69,7 +71,7 @@ impl NodeNetwork for RecordingNetwork {
         Box::pin(async { Ok(()) })
     }
 
-    fn host_port_in_use(&self, protocol: types::PortProtocol, port: u16) -> Result<bool, String> {
+    fn host_port_in_use(&self, protocol: PortProtocol, port: u16) -> Result<bool, NetworkError> {
         Ok(self
             .ports_in_use
             .lock()
@@ -77,7 +79,8 @@ impl NodeNetwork for RecordingNetwork {
             .contains(&(protocol, port)))
     }
 
-    fn mesh(&self) -> BoxFuture<'_, Result<api::control::MeshTable, String>> {
+    /// What was recorded, in the shape the kernel read-back has.
+    fn mesh(&self) -> BoxFuture<'_, Result<MeshTable, NetworkError>> {
         let services = self
             .applied
             .lock()
@@ -87,41 +90,42 @@ impl NodeNetwork for RecordingNetwork {
                 v.services
                     .iter()
                     .flat_map(|s| {
-                        s.ports
-                            .iter()
-                            .map(move |p| api::control::MeshVirtualService {
-                                protocol: p.protocol.as_str().to_uppercase(),
-                                key: format!("0.0.0.0:{}", p.published_port),
-                                published_port: p.published_port,
-                                scheduler: "recorded".into(),
+                        s.ports.iter().filter_map(move |p| {
+                            Some(VirtualService {
+                                protocol: p.protocol,
+                                port: u16::try_from(p.published_port).ok()?,
+                                mode: p.publish_mode,
                                 service_name: s.service_name.clone(),
+                                scheduler: "recorded".into(),
+                                fwmark: None,
                                 backends: s
                                     .backends
                                     .iter()
-                                    .map(|b| api::control::MeshBackendEntry {
-                                        addr: format!("{}:{}", b.addr, p.target_port),
-                                        forward: "none".into(),
-                                        weight: 1,
-                                        ..Default::default()
+                                    .filter_map(|b| {
+                                        let ip = b.addr.parse().ok()?;
+                                        Some(std::net::SocketAddrV4::new(
+                                            ip,
+                                            u16::try_from(p.target_port).ok()?,
+                                        ))
                                     })
                                     .collect(),
                             })
+                        })
                     })
                     .collect()
             })
             .unwrap_or_default();
         Box::pin(async move {
-            Ok(api::control::MeshTable {
-                backend: "none".into(),
+            Ok(MeshTable {
+                backend: MeshBackendKind::None,
                 services,
                 raw: "recording data plane: nothing is programmed in the kernel".into(),
-                ..Default::default()
             })
         })
     }
 
-    fn backend(&self) -> String {
-        "none".into()
+    fn backend(&self) -> MeshBackendKind {
+        MeshBackendKind::None
     }
 
     fn warnings(&self) -> Vec<String> {

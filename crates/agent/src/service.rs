@@ -28,12 +28,13 @@ impl pb::agent_server::Agent for AgentService {
     type TaskLogsStream = LogStreamOut;
 
     async fn mesh(&self, _: Request<pb::AgentMeshRequest>) -> Result<Response<MeshTable>, Status> {
-        let mut table = self
+        let table = self
             .agent
             .network()
             .mesh()
             .await
             .map_err(|e| Status::internal(format!("reading the mesh from the kernel: {e}")))?;
+        let mut table = MeshTable::from(table);
         table.node_id = self.agent.node_id().to_string();
         table.hostname = self.agent.hostname().to_string();
         Ok(Response::new(table))

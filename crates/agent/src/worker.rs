@@ -1,8 +1,8 @@
 //! The agent's worker: takes the latest assignment from the session and reconciles to it.
 //!
 //! - [`run`]: task controllers (one per assigned task; none of this awaits the engine: each
-//!   controller drives its own container), the node object and the network view.
-//! - [`apply_views`]: the data plane, to the newest view only, retried on failure.
+//!   controller drives its own container), the node object and the network view (handed to
+//!   the data plane, which converges to it on its own).
 //! - [`sweep_strays`]: containers this node made for tasks it is no longer assigned, found
 //!   with one labelled `list` when a session's first assignment arrives and on a timer, never
 //!   per push.
@@ -23,7 +23,6 @@ use crate::controller::{ControllerContext, ControllerHandle};
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Stop grace for a stray container: its task is gone, nothing waits for it.
 const STRAY_STOP_GRACE_MS: u64 = 10_000;
-const APPLY_RETRY: Duration = Duration::from_millis(500);
 
 pub(crate) async fn run(agent: Arc<Agent>, shutdown: CancellationToken) {
     let mut rx = agent.received.subscribe();
@@ -66,7 +65,7 @@ fn apply(agent: &Agent, received: &Received) {
                 *cur = Some(node.clone());
                 true
             });
-            agent.view_tx.send_replace(Some((node, view)));
+            agent.network.set_view(view);
         }
         _ => tracing::warn!("ignoring a network view this agent cannot read"),
     }
@@ -149,24 +148,6 @@ async fn sweep_once(agent: &Agent) {
         let _ = agent.executor.stop(&c.task_id, STRAY_STOP_GRACE_MS).await;
         let _ = agent.executor.remove(&c.task_id).await;
         let _ = agent.network.detach(&c.task_id).await;
-    }
-}
-
-pub(crate) async fn apply_views(agent: Arc<Agent>, shutdown: CancellationToken) {
-    let mut rx = agent.view_tx.subscribe();
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            r = rx.changed() => if r.is_err() { return },
-        }
-        let latest = rx.borrow_and_update().clone();
-        if let Some((node, view)) = latest {
-            if let Err(e) = agent.network.apply(&node, &view).await {
-                tracing::warn!(error = %e, "could not apply the network view; will retry");
-                tokio::time::sleep(APPLY_RETRY).await;
-                rx.mark_changed();
-            }
-        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::error::DataplaneError;
 
 /// `swarmd --mesh-backend auto|ipvs|nftables`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum MeshBackendKind {
+pub enum MeshChoice {
     /// IPVS when the generic-netlink family "IPVS" resolves, else nftables.
     #[default]
     Auto,
@@ -16,14 +16,14 @@ pub enum MeshBackendKind {
     Nftables,
 }
 
-impl FromStr for MeshBackendKind {
+impl FromStr for MeshChoice {
     type Err = DataplaneError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "auto" => Ok(MeshBackendKind::Auto),
-            "ipvs" => Ok(MeshBackendKind::Ipvs),
-            "nftables" => Ok(MeshBackendKind::Nftables),
+            "auto" => Ok(MeshChoice::Auto),
+            "ipvs" => Ok(MeshChoice::Ipvs),
+            "nftables" => Ok(MeshChoice::Nftables),
             other => Err(DataplaneError::InvalidInput(format!(
                 "mesh backend `{other}`: expected auto, ipvs or nftables"
             ))),
@@ -45,7 +45,7 @@ pub struct DataplaneConfig {
     pub vxlan_prefix: String,
     /// Prefix of host-side veth names, completed with the task ID's first characters.
     pub veth_prefix: String,
-    pub mesh_backend: MeshBackendKind,
+    pub mesh_backend: MeshChoice,
 }
 
 impl DataplaneConfig {
@@ -57,7 +57,7 @@ impl DataplaneConfig {
             bridge_name: "swarm-ingress".to_string(),
             vxlan_prefix: "swarm-vx".to_string(),
             veth_prefix: "vt".to_string(),
-            mesh_backend: MeshBackendKind::Auto,
+            mesh_backend: MeshChoice::Auto,
         }
     }
 
@@ -121,10 +121,7 @@ mod tests {
 
     #[test]
     fn parses_backend_flag() {
-        assert_eq!(
-            "ipvs".parse::<MeshBackendKind>().unwrap(),
-            MeshBackendKind::Ipvs
-        );
-        assert!("iptables".parse::<MeshBackendKind>().is_err());
+        assert_eq!("ipvs".parse::<MeshChoice>().unwrap(), MeshChoice::Ipvs);
+        assert!("iptables".parse::<MeshChoice>().is_err());
     }
 }

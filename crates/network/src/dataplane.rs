@@ -8,10 +8,10 @@ use std::net::Ipv4Addr;
 use rtnetlink::Handle;
 use tokio::sync::Mutex;
 use tracing::{info, warn};
-use types::NetworkView;
+use types::{MeshBackendKind, MeshTable, NetworkView};
 
 use crate::capabilities::{self, Capabilities};
-use crate::config::{DataplaneConfig, MeshBackendKind};
+use crate::config::{DataplaneConfig, MeshChoice};
 use crate::error::{DataplaneError, Result};
 use crate::ipvs::{IpvsError, IpvsHandle};
 use crate::links;
@@ -22,7 +22,6 @@ use crate::netns;
 use crate::overlay::{IngressOverlay, OverlayLinks};
 use crate::plan::{self, IngressPlan, OverlayPlan};
 use crate::plumbing::{self, ContainerSide, VethNames};
-use crate::readback::MeshTable;
 use crate::sysctl;
 
 pub struct Dataplane {
@@ -68,12 +67,10 @@ impl Dataplane {
         warnings.extend(ipvs_warning);
         let nftables = || MeshBackend::Nftables(NftMesh::new(IngressMode::Dnat));
         let mesh = match (config.mesh_backend, ipvs) {
-            (MeshBackendKind::Nftables, _) => nftables(),
-            (MeshBackendKind::Auto | MeshBackendKind::Ipvs, Some(h)) => {
-                MeshBackend::Ipvs(IpvsMesh::new(h))
-            }
-            (MeshBackendKind::Auto, None) => nftables(),
-            (MeshBackendKind::Ipvs, None) => {
+            (MeshChoice::Nftables, _) => nftables(),
+            (MeshChoice::Auto | MeshChoice::Ipvs, Some(h)) => MeshBackend::Ipvs(IpvsMesh::new(h)),
+            (MeshChoice::Auto, None) => nftables(),
+            (MeshChoice::Ipvs, None) => {
                 let w = "mesh backend ipvs requested but this kernel has no IPVS: using nftables"
                     .to_string();
                 warn!("{w}");
@@ -81,7 +78,7 @@ impl Dataplane {
                 nftables()
             }
         };
-        info!(backend = mesh.name(), requested = ?config.mesh_backend, "routing mesh backend chosen");
+        info!(backend = %mesh.kind(), requested = ?config.mesh_backend, "routing mesh backend chosen");
         Ok(Dataplane::assemble(config, handle, mesh, caps, warnings))
     }
 
@@ -122,8 +119,8 @@ impl Dataplane {
         }
     }
 
-    pub fn backend_name(&self) -> &'static str {
-        self.mesh.name()
+    pub fn backend(&self) -> MeshBackendKind {
+        self.mesh.kind()
     }
 
     pub fn warnings(&self) -> &[String] {

@@ -1,7 +1,9 @@
 //! The node data plane: the ingress overlay and the routing mesh on one node.
 //!
 //! Tour:
-//! - [`dataplane`]: [`Dataplane`], what the agent drives: `apply(view)`, `attach_task`,
+//! - [`handle`]: [`NodeDataplane`], the one owner of the node's data plane and the agent's
+//!   `NodeNetwork`: newest view wins, retries, periodic resync.
+//! - [`dataplane`]: [`Dataplane`], the kernel work: `apply(view)`, `attach_task`,
 //!   `detach_task`, `mesh_table`, `teardown`.
 //! - [`plan`]: pure derivation of this node's desired overlay and mesh from the leader's
 //!   `NetworkView`.
@@ -20,6 +22,7 @@ pub mod config;
 pub mod dataplane;
 pub mod error;
 pub mod fdb;
+pub mod handle;
 pub mod ipvs;
 pub mod links;
 pub mod mac;
@@ -32,9 +35,9 @@ pub mod ports;
 pub mod readback;
 pub mod sysctl;
 
-pub use config::{DataplaneConfig, MeshBackendKind};
+pub use config::{DataplaneConfig, MeshChoice};
 pub use dataplane::Dataplane;
 pub use error::DataplaneError;
+pub use handle::NodeDataplane;
 pub use mac::MacAddr;
 pub use mesh::MeshBackend;
-pub use readback::{MeshTable, VirtualService};

@@ -1,39 +1,13 @@
 //! The node's live load-balancing table, read back from the kernel (`nft -j list table`),
 //! never from our own memory: what `swarmctl node mesh` prints, like `ipvsadm -L -n`.
 
-use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use types::{PortProtocol, PublishMode};
+use types::{PortProtocol, PublishMode, VirtualService};
 
 use crate::error::DataplaneError;
 use crate::mesh::nft_render::{CT_MARK_HOST, TABLE};
-
-/// One virtual service: a published port as the kernel balances it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VirtualService {
-    pub protocol: PortProtocol,
-    pub port: u16,
-    pub mode: PublishMode,
-    /// From the rule's comment; empty when the rule carries none.
-    pub service_name: String,
-    /// `numgen-inc` (nftables), the IPVS scheduler (`rr`), or `reject` (no backend).
-    pub scheduler: String,
-    /// Set when IPVS balances this port: the mark nftables puts on its packets.
-    pub fwmark: Option<u32>,
-    pub backends: Vec<SocketAddrV4>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MeshTable {
-    /// `nftables` or `ipvs`.
-    pub backend: String,
-    pub services: Vec<VirtualService>,
-    /// What the kernel printed, for diagnostics beyond this summary.
-    pub raw: String,
-}
 
 /// Parses `nft -j list table ip swarmd_mesh`. A missing table is an empty mesh.
 pub fn parse_nft_json(json: &str) -> Result<Vec<VirtualService>, DataplaneError> {
@@ -141,31 +115,6 @@ fn parse_dnat(d: &Value) -> Result<Vec<SocketAddrV4>, DataplaneError> {
         .and_then(|p| u16::try_from(p).ok())
         .ok_or_else(bad)?;
     Ok(vec![SocketAddrV4::new(ip, port)])
-}
-
-/// `ipvsadm -L -n`-like listing.
-impl fmt::Display for MeshTable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Mesh backend: {}", self.backend)?;
-        writeln!(f, "Prot LocalAddress:Port Scheduler Mode    Service")?;
-        writeln!(f, "  -> RemoteAddress:Port")?;
-        for s in &self.services {
-            let proto = s.protocol.as_str().to_uppercase();
-            let mark = s.fwmark.map(|m| format!(" FWM {m:#x}")).unwrap_or_default();
-            writeln!(
-                f,
-                "{proto:<4} *:{:<16} {:<9} {:<7} {}{mark}",
-                s.port,
-                s.scheduler,
-                s.mode.as_str(),
-                s.service_name
-            )?;
-            for b in &s.backends {
-                writeln!(f, "  -> {b}")?;
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -77,8 +77,8 @@ fn ignores_other_tables_and_rejects_garbage() {
 
 #[test]
 fn display_looks_like_ipvsadm() {
-    let table = MeshTable {
-        backend: "nftables".into(),
+    let table = types::MeshTable {
+        backend: types::MeshBackendKind::Nftables,
         services: parse_nft_json(DNAT_SAMPLE).unwrap(),
         raw: String::new(),
     };

@@ -140,7 +140,7 @@ fn mesh_balances_from_every_node_localhost_and_follows_scale_down() {
     );
 
     let table = c.nodes[0].table().unwrap();
-    assert_eq!(table.backend, "nftables");
+    assert_eq!(table.backend, types::MeshBackendKind::Nftables);
     assert_eq!(table.services.len(), 1, "{table}");
     let web = &table.services[0];
     assert_eq!((web.port, web.service_name.as_str()), (8080, "web"));

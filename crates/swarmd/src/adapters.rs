@@ -15,45 +15,6 @@ use tonic::transport::Channel;
 use tonic::Status;
 use types::Node;
 
-/// The kernel's mesh table in the shape `swarmctl node mesh` prints.
-pub fn mesh_table_to_wire(t: network::MeshTable) -> api::control::MeshTable {
-    api::control::MeshTable {
-        backend: t.backend,
-        raw: t.raw,
-        services: t
-            .services
-            .into_iter()
-            .map(|s| api::control::MeshVirtualService {
-                protocol: match s.fwmark {
-                    Some(_) => "FWM".to_string(),
-                    None => s.protocol.as_str().to_uppercase(),
-                },
-                key: match s.fwmark {
-                    Some(mark) => mark.to_string(),
-                    None => format!("0.0.0.0:{}", s.port),
-                },
-                published_port: u32::from(s.port),
-                scheduler: s.scheduler,
-                service_name: s.service_name,
-                backends: s
-                    .backends
-                    .into_iter()
-                    .map(|b| api::control::MeshBackendEntry {
-                        addr: b.to_string(),
-                        forward: match s.mode {
-                            types::PublishMode::Host => "dnat-host".into(),
-                            types::PublishMode::Ingress => "Masq".into(),
-                        },
-                        weight: 1,
-                        ..Default::default()
-                    })
-                    .collect(),
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
-
 /// Where the leader is, for agents redirected by a follower's dispatcher.
 pub struct RaftLeaderHint(pub Arc<RaftNode>);
 

@@ -16,7 +16,6 @@ use types::{Node, NodeRole};
 use crate::bootstrap;
 use crate::certs;
 use crate::config::{prepare_state_dir, ExecutorKind, Flags, Identity, MeshChoice};
-use crate::dataplane_actor::DataplaneNetwork;
 use crate::manager_runtime::{ManagerRuntime, RAFT_DIR};
 use crate::server;
 
@@ -246,9 +245,9 @@ fn connect_executor(identity: &Identity, shutdown: &CancellationToken) -> Arc<dy
 async fn build_network(identity: &Identity) -> Result<Arc<dyn NodeNetwork>> {
     let kind = match identity.mesh_backend {
         MeshChoice::None => return Ok(Arc::new(agent::RecordingNetwork::default())),
-        MeshChoice::Auto => network::MeshBackendKind::Auto,
-        MeshChoice::Ipvs => network::MeshBackendKind::Ipvs,
-        MeshChoice::Nftables => network::MeshBackendKind::Nftables,
+        MeshChoice::Auto => network::MeshChoice::Auto,
+        MeshChoice::Ipvs => network::MeshChoice::Ipvs,
+        MeshChoice::Nftables => network::MeshChoice::Nftables,
     };
     let IpAddr::V4(underlay) = identity.advertise_addr.ip() else {
         bail!("the ingress overlay needs an IPv4 --advertise-addr");
@@ -257,7 +256,7 @@ async fn build_network(identity: &Identity) -> Result<Arc<dyn NodeNetwork>> {
     config.mesh_backend = kind;
     config.bridge_name = format!("{}-ingress", identity.link_prefix);
     config.vxlan_prefix = format!("{}-vx", identity.link_prefix);
-    let dataplane = DataplaneNetwork::start(config)
+    let dataplane = network::NodeDataplane::start(config)
         .await
         .context("setting up the node's data plane")?;
     Ok(Arc::new(dataplane))

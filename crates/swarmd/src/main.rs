@@ -6,7 +6,6 @@ mod bootstrap;
 mod certs;
 mod config;
 mod daemon;
-mod dataplane_actor;
 mod manager_runtime;
 mod server;
 

@@ -3,6 +3,7 @@
 //! - [`meta`]: object IDs and versions shared by every stored object
 //! - [`node`], [`service`], [`task`], [`network`], [`cluster`]: the objects the store holds
 //! - [`netview`]: what a node's data plane is told: peers, endpoints, published services
+//! - [`mesh`]: what a node's data plane reads back from its kernel: the mesh table
 //! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
 //! - [`duration`]: durations printed the way docker prints them (`1m30s`)
 //! - [`validate`]: checks a [`service::ServiceSpec`] before anything is stored
@@ -12,6 +13,7 @@ pub mod cluster;
 pub mod constraint;
 pub mod convert;
 pub mod duration;
+pub mod mesh;
 pub mod meta;
 pub mod netview;
 pub mod network;
@@ -22,6 +24,7 @@ pub mod validate;
 
 pub use cluster::{Cluster, ClusterSpec, JoinTokens, RootCaMaterial, Secret};
 pub use duration::format_duration_ms;
+pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
 pub use meta::{new_id, now_ms, Meta};
 pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
 pub use network::{Network, NetworkSpec};

@@ -103,8 +103,8 @@ pub struct NodeDescription {
     pub engine_version: String,
     /// Problems the node found with itself, shown by `node inspect` (no VXLAN, no nftables...).
     pub warnings: Vec<String>,
-    /// The routing-mesh backend in use on the node (`ipvs` or `nftables`).
-    pub mesh_backend: String,
+    /// The routing-mesh backend in use on the node.
+    pub mesh_backend: crate::mesh::MeshBackendKind,
     /// Why the node's container engine cannot run tasks now (`None`: it answers). A node
     /// without its engine stays Ready for the cluster (heartbeats, Raft, control API) but the
     /// scheduler gives it no new task.

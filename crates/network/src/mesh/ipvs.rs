@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 
-use types::PublishMode;
+use types::{MeshBackendKind, MeshTable, PublishMode};
 
 use crate::error::{DataplaneError, Result};
 use nix::errno::Errno;
@@ -19,7 +19,7 @@ use crate::ipvs::{
 use crate::mesh::nft::{self, NftMesh};
 use crate::mesh::nft_render::{fwmark, IngressMode};
 use crate::plan::MeshPlan;
-use crate::readback::{self, MeshTable};
+use crate::readback;
 use crate::sysctl;
 
 /// IPVS must create conntrack entries for its connections, or the nftables masquerade in
@@ -57,9 +57,10 @@ impl IpvsMesh {
 
     /// nftables rules (fwmarks, host-mode DNAT, rejects) joined with IPVS's services.
     pub async fn table(&self) -> Result<MeshTable> {
-        let mut services = match nft::list_table(true).await? {
-            Some(json) => readback::parse_nft_json(&json)?,
-            None => Vec::new(),
+        let mut raw = nft::list_table().await?.unwrap_or_default();
+        let mut services = match raw.is_empty() {
+            true => Vec::new(),
+            false => readback::parse_nft_json(&raw)?,
         };
         let snapshot = self
             .ipvs
@@ -92,7 +93,6 @@ impl IpvsMesh {
                 None => vs.scheduler = "missing-ipvs-service".into(),
             }
         }
-        let mut raw = nft::list_table(false).await?.unwrap_or_default();
         writeln!(raw, "\nIPVS:").unwrap();
         for (svc, dests) in &snapshot {
             writeln!(raw, "{} {}", svc.id, svc.scheduler).unwrap();
@@ -106,7 +106,7 @@ impl IpvsMesh {
             }
         }
         Ok(MeshTable {
-            backend: "ipvs".into(),
+            backend: MeshBackendKind::Ipvs,
             services,
             raw,
         })

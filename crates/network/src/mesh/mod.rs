@@ -13,7 +13,9 @@ pub mod recording;
 
 use crate::error::Result;
 use crate::plan::MeshPlan;
-use crate::readback::{self, MeshTable};
+use types::{MeshBackendKind, MeshTable};
+
+use crate::readback;
 
 pub use ipvs::IpvsMesh;
 pub use nft::NftMesh;
@@ -28,11 +30,11 @@ pub enum MeshBackend {
 }
 
 impl MeshBackend {
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> MeshBackendKind {
         match self {
-            MeshBackend::Nftables(_) => "nftables",
-            MeshBackend::Ipvs(_) => "ipvs",
-            MeshBackend::Recording(_) => "recording",
+            MeshBackend::Nftables(_) => MeshBackendKind::Nftables,
+            MeshBackend::Ipvs(_) => MeshBackendKind::Ipvs,
+            MeshBackend::Recording(_) => MeshBackendKind::None,
         }
     }
 
@@ -58,14 +60,14 @@ impl MeshBackend {
     pub async fn table(&self) -> Result<MeshTable> {
         match self {
             MeshBackend::Nftables(_) => {
-                let json = nft::list_table(true).await?;
-                let services = match &json {
-                    Some(j) => readback::parse_nft_json(j)?,
-                    None => Vec::new(),
+                // One read: the JSON is parsed and also shown as it is (`node mesh --raw`).
+                let raw = nft::list_table().await?.unwrap_or_default();
+                let services = match raw.is_empty() {
+                    true => Vec::new(),
+                    false => readback::parse_nft_json(&raw)?,
                 };
-                let raw = nft::list_table(false).await?.unwrap_or_default();
                 Ok(MeshTable {
-                    backend: self.name().into(),
+                    backend: self.kind(),
                     services,
                     raw,
                 })

@@ -106,14 +106,10 @@ pub async fn run_script(script: &str, context: &str) -> Result<()> {
     }
 }
 
-/// `nft [-j] list table ip swarmd_mesh`; `None` when the table does not exist.
-pub async fn list_table(json: bool) -> Result<Option<String>> {
-    let mut cmd = Command::new("nft");
-    if json {
-        cmd.arg("-j");
-    }
-    let out = cmd
-        .args(["list", "table", "ip", TABLE])
+/// `nft -j list table ip swarmd_mesh`; `None` when the table does not exist.
+pub async fn list_table() -> Result<Option<String>> {
+    let out = Command::new("nft")
+        .args(["-j", "list", "table", "ip", TABLE])
         .output()
         .await
         .map_err(DataplaneError::io(

@@ -3,10 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use types::PortProtocol;
+use types::{MeshBackendKind, MeshTable, PortProtocol, VirtualService};
 
 use crate::plan::MeshPlan;
-use crate::readback::{MeshTable, VirtualService};
 
 #[derive(Debug, Clone, Default)]
 pub struct RecordingMesh {
@@ -81,7 +80,7 @@ impl RecordingMesh {
             })
             .unwrap_or_default();
         MeshTable {
-            backend: "recording".into(),
+            backend: MeshBackendKind::None,
             services,
             raw,
         }

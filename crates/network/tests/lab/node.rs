@@ -4,8 +4,9 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-use network::{Dataplane, DataplaneConfig, MacAddr, MeshBackendKind, MeshTable};
+use network::{Dataplane, DataplaneConfig, MacAddr, MeshChoice};
 use tokio::sync::{mpsc, oneshot};
+use types::MeshTable;
 use types::NetworkView;
 
 type Reply<T> = oneshot::Sender<Result<T, String>>;
@@ -46,7 +47,7 @@ impl Drop for NodeHandle {
 impl NodeHandle {
     pub fn start(node_id: &str, ns_path: &str, underlay: Ipv4Addr) -> NodeHandle {
         let mut config = DataplaneConfig::new(node_id, underlay);
-        config.mesh_backend = MeshBackendKind::Auto;
+        config.mesh_backend = MeshChoice::Auto;
         let (tx, mut rx) = mpsc::unbounded_channel::<Cmd>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let path = PathBuf::from(ns_path);
@@ -87,9 +88,9 @@ impl NodeHandle {
                                 }
                             }
                         }
-                        Cmd::Info(r) => drop(
-                            r.send(Ok((dp.backend_name().to_string(), dp.warnings().to_vec()))),
-                        ),
+                        Cmd::Info(r) => {
+                            drop(r.send(Ok((dp.backend().to_string(), dp.warnings().to_vec()))))
+                        }
                     }
                 }
                 // Leave the namespace as we found it even if the test forgot to tear down.

@@ -9,7 +9,9 @@
 //! - [`service`]: Service, ServiceSpec, TaskSpec and their parts
 //! - [`task`]: Task, TaskStatus, attachments
 //! - [`network`]: Network, Cluster, and the dispatcher's NetworkView
+//! - [`mesh`]: a node's mesh table, read back from its kernel (domain → wire only)
 
+mod mesh;
 mod network;
 mod node;
 mod service;

@@ -85,7 +85,7 @@ impl From<NodeDescription> for pb::NodeDescription {
             engine_labels: map_out(d.engine_labels),
             engine_version: d.engine_version,
             warnings: d.warnings,
-            mesh_backend: d.mesh_backend,
+            mesh_backend: d.mesh_backend.as_str().to_string(),
             engine_error: d.engine_error.unwrap_or_default(),
         }
     }
@@ -100,7 +100,8 @@ impl From<pb::NodeDescription> for NodeDescription {
             engine_labels: map_in(d.engine_labels),
             engine_version: d.engine_version,
             warnings: d.warnings,
-            mesh_backend: d.mesh_backend,
+            // A backend this build does not know reads as none: the field only informs.
+            mesh_backend: d.mesh_backend.parse().unwrap_or_default(),
             engine_error: Some(d.engine_error).filter(|e| !e.is_empty()),
         }
     }
@@ -225,7 +226,7 @@ mod tests {
                 engine_labels: [("disk".to_string(), "ssd".to_string())].into(),
                 engine_version: "27.0.1".into(),
                 warnings: vec!["no IPVS".into()],
-                mesh_backend: "nftables".into(),
+                mesh_backend: crate::MeshBackendKind::Nftables,
                 engine_error: Some("container engine unreachable: refused".into()),
             },
             status: NodeStatus {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use types::{NodeState, ServiceMode, TaskState};
 
 use super::*;
-use crate::dispatcher::view::assignments;
+use crate::dispatcher::view::assigned_node;
 
 const GRACE_MS: u64 = 200;
 
@@ -197,4 +197,13 @@ async fn within_the_grace_a_down_node_keeps_its_tasks() {
         Some((TaskState::Shutdown, TaskState::Running))
     );
     o.stop().await;
+}
+
+/// What the dispatcher sends `node`: its tasks past scheduling.
+fn assignments(t: &store::Tables, node: &str) -> Vec<Task> {
+    t.tasks
+        .values()
+        .filter(|task| assigned_node(task) == Some(node))
+        .cloned()
+        .collect()
 }

@@ -1,0 +1,133 @@
+//! [`NodeDataplane`]: the one owner of a node's data plane, and the agent's
+//! [`agent::NodeNetwork`] over it.
+//!
+//! It owns everything around the kernel work that [`Dataplane`] does: the newest view wins
+//! (views are handed over through a watch and applied by one background task, so the agent
+//! never waits on the kernel), what fails is retried with backoff, and every
+//! [`RESYNC_EVERY`] the view is re-applied even if unchanged, to repair links and rules
+//! removed behind our back. Unchanged views cost nothing ([`Dataplane::apply`] skips them).
+//! The background task ends when the handle is dropped.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agent::network::{NetworkError, NodeNetwork};
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+use types::{MeshBackendKind, MeshTable, NetworkView, PortProtocol, Task};
+
+use crate::config::DataplaneConfig;
+use crate::dataplane::Dataplane;
+use crate::error::{DataplaneError, Result};
+use crate::mac::MacAddr;
+
+/// How often the newest view is re-applied in full.
+pub const RESYNC_EVERY: Duration = Duration::from_secs(30);
+const RETRY_MIN: Duration = Duration::from_millis(500);
+const RETRY_MAX: Duration = Duration::from_secs(10);
+
+pub struct NodeDataplane {
+    dataplane: Arc<Dataplane>,
+    views: watch::Sender<Option<NetworkView>>,
+}
+
+impl NodeDataplane {
+    /// Probes the kernel, builds the data plane (as [`Dataplane::new`]) and starts its
+    /// reconcile task. Must run inside the node's network namespace.
+    pub async fn start(config: DataplaneConfig) -> Result<NodeDataplane> {
+        let dataplane = Arc::new(Dataplane::new(config).await?);
+        let (views, rx) = watch::channel(None);
+        tokio::spawn(reconcile(dataplane.clone(), rx));
+        Ok(NodeDataplane { dataplane, views })
+    }
+
+    pub fn dataplane(&self) -> &Dataplane {
+        &self.dataplane
+    }
+}
+
+async fn reconcile(dp: Arc<Dataplane>, mut views: watch::Receiver<Option<NetworkView>>) {
+    let mut resync = tokio::time::interval(RESYNC_EVERY);
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    resync.tick().await;
+    let mut retry: Option<Duration> = None;
+    loop {
+        let full = tokio::select! {
+            r = views.changed() => match r {
+                Ok(()) => false,
+                Err(_) => return,
+            },
+            _ = resync.tick() => true,
+            _ = tokio::time::sleep(retry.unwrap_or_default()), if retry.is_some() => false,
+        };
+        let Some(view) = views.borrow_and_update().clone() else {
+            continue;
+        };
+        let applied = if full {
+            dp.resync(&view).await
+        } else {
+            dp.apply(&view).await
+        };
+        retry = match applied {
+            Ok(()) => None,
+            Err(e) => {
+                let next = retry.map_or(RETRY_MIN, |d| (d * 2).min(RETRY_MAX));
+                tracing::warn!(error = %e, retry_in = ?next, "could not apply the network view");
+                Some(next)
+            }
+        };
+    }
+}
+
+fn to_agent(e: DataplaneError) -> NetworkError {
+    match e {
+        DataplaneError::NotReady(_) => NetworkError::NotReady(e.to_string()),
+        other => NetworkError::Failed(other.to_string()),
+    }
+}
+
+impl NodeNetwork for NodeDataplane {
+    fn set_view(&self, view: NetworkView) {
+        self.views.send_replace(Some(view));
+    }
+
+    fn attach<'a>(&'a self, task: &'a Task, pid: u32) -> BoxFuture<'a, Result<(), NetworkError>> {
+        Box::pin(async move {
+            let net = task.networks.first().ok_or_else(|| {
+                NetworkError::NotReady(format!("task {} has no ingress address yet", task.id))
+            })?;
+            let addr: Ipv4Addr = net.addr.parse().map_err(|e| {
+                NetworkError::Failed(format!("task {} address {}: {e}", task.id, net.addr))
+            })?;
+            let mac: MacAddr = net.mac.parse().map_err(|e| {
+                NetworkError::Failed(format!("task {} MAC {}: {e:?}", task.id, net.mac))
+            })?;
+            self.dataplane
+                .attach_task(&task.id, pid, addr, mac)
+                .await
+                .map_err(to_agent)
+        })
+    }
+
+    fn detach<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), NetworkError>> {
+        Box::pin(async move { self.dataplane.detach_task(task_id).await.map_err(to_agent) })
+    }
+
+    fn host_port_in_use(&self, protocol: PortProtocol, port: u16) -> Result<bool, NetworkError> {
+        // Reads this process's netns socket tables: the node's.
+        crate::ports::in_use(protocol, port).map_err(to_agent)
+    }
+
+    fn mesh(&self) -> BoxFuture<'_, Result<MeshTable, NetworkError>> {
+        Box::pin(async move { self.dataplane.mesh_table().await.map_err(to_agent) })
+    }
+
+    fn backend(&self) -> MeshBackendKind {
+        self.dataplane.backend()
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.dataplane.warnings().to_vec()
+    }
+}
