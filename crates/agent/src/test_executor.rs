@@ -216,19 +216,15 @@ impl Executor for TestExecutor {
         })
     }
 
+    /// What `list` finds, named only (a real engine answers this from one list call).
     fn owned(&self) -> BoxFuture<'_, Result<Vec<OwnedContainer>, ExecError>> {
         Box::pin(async move {
-            self.stalled().await;
-            self.inner.lists.fetch_add(1, Ordering::SeqCst);
-            Ok(self
-                .inner
-                .containers
-                .lock()
-                .expect("lock")
-                .values()
+            let listed = self.list().await?;
+            Ok(listed
+                .into_iter()
                 .map(|c| OwnedContainer {
-                    task_id: c.task_id.clone(),
-                    container_id: c.container_id.clone(),
+                    task_id: c.task_id,
+                    container_id: c.container_id,
                 })
                 .collect())
         })

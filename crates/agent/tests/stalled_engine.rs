@@ -78,6 +78,24 @@ fn start_agent(addr: SocketAddr, engine: &TestExecutor, stop: &CancellationToken
     tokio::spawn(agent.run(stop.clone()));
 }
 
+/// A task the scheduler placed on `n1`, as the store holds it.
+async fn assign(store: &Store, id: &str) {
+    let mut t = Task {
+        id: id.into(),
+        node_id: "n1".into(),
+        desired_state: TaskState::Running,
+        ..Default::default()
+    };
+    t.status.state = TaskState::Assigned;
+    store
+        .update(|_, tx| {
+            tx.create(Object::Task(t.clone()));
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+}
+
 fn node(store: &Store) -> Node {
     store.view(|t| t.nodes.get("n1").cloned().unwrap())
 }
@@ -111,20 +129,7 @@ async fn a_node_whose_engine_stalls_10s_on_every_call_stays_ready() {
 
     // Assignments keep coming (each one used to wait for a sweep of the stalled engine).
     for i in 0..5 {
-        store
-            .update(|_, tx| {
-                let mut t = Task {
-                    id: format!("t{i}"),
-                    node_id: "n1".into(),
-                    desired_state: TaskState::Running,
-                    ..Default::default()
-                };
-                t.status.state = TaskState::Assigned;
-                tx.create(Object::Task(t));
-                Ok::<_, StoreError>(())
-            })
-            .await
-            .unwrap();
+        assign(&store, &format!("t{i}")).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // 30 missed-heartbeat graces (300 ms each) later, the node has never been Down.
@@ -167,20 +172,7 @@ async fn the_engine_answering_again_makes_the_node_available_and_sweeps_are_not_
     // Ten pushes (new tasks) cost no sweep each: one per session and one per 30 s at most.
     let before = engine.list_count();
     for i in 0..10 {
-        store
-            .update(|_, tx| {
-                let mut t = Task {
-                    id: format!("s{i}"),
-                    node_id: "n1".into(),
-                    desired_state: TaskState::Running,
-                    ..Default::default()
-                };
-                t.status.state = TaskState::Assigned;
-                tx.create(Object::Task(t));
-                Ok::<_, StoreError>(())
-            })
-            .await
-            .unwrap();
+        assign(&store, &format!("s{i}")).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     wait_until("10 tasks running", Duration::from_secs(10), || {
