@@ -62,7 +62,7 @@ pub enum NodeCommand {
     },
     /// Show a node's live routing-mesh table, like `ipvsadm -L -n`
     Mesh {
-        /// Print what the kernel said, verbatim
+        /// Print what the kernel said, verbatim (`nft -j list table`, plus the IPVS dump)
         #[arg(long)]
         raw: bool,
         #[arg(long)]

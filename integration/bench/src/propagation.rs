@@ -1,7 +1,8 @@
 //! f. Propagation on the swarmd lab with 1,000 published services: from a new task RUNNING (as
 //! the manager lists it) to its address in the routing-mesh chain of every node's kernel.
 //!
-//! 999 services publish a port with no replica (each node's table holds a chain per port),
+//! 999 services (199 with `--quick`) publish a port with no replica (each node's table holds a
+//! chain per port),
 //! one more is scaled 1 → 2 → 1 repeatedly; each time the three nodes' kernels are polled in
 //! parallel (`nft list chain` of that one port, ~10 ms) until the new backend shows. The
 //! services are removed however it ends.
@@ -98,7 +99,10 @@ async fn measure(
         // The stopped task leaves the mesh before the next round starts.
         tokio::time::sleep(Duration::from_millis(800)).await;
     }
-    let s = "f. propagation with 1,000 published services (swarmd lab, 3 nodes)";
+    let s = &format!(
+        "f. propagation with {} published services (swarmd lab, 3 nodes)",
+        fillers + 1
+    );
     let label = format!("new task RUNNING → backend in all 3 kernels, p50 of {rounds}");
     report.add(s, &label, percentile(&samples, 0.5), "ms", "");
     report.add(
