@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backoff::Backoff;
 use tokio::sync::{mpsc, watch, Notify};
 use types::{HealthState, Task, TaskState, TaskStatus};
 
@@ -18,6 +19,7 @@ use crate::network::NodeNetwork;
 
 /// How often a running container is inspected even without an engine event.
 const POLL: Duration = Duration::from_secs(2);
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// What every controller of a node shares.
@@ -54,7 +56,7 @@ struct Controller {
     /// The last assignment seen, to clean up after the task is unassigned.
     last: Option<Task>,
     attached: bool,
-    backoff: Duration,
+    backoff: Backoff,
 }
 
 enum Step {
@@ -84,7 +86,7 @@ impl Controller {
             status,
             last: None,
             attached: false,
-            backoff: Duration::from_millis(100),
+            backoff: Backoff::new(MIN_BACKOFF, MAX_BACKOFF),
         }
     }
 
@@ -107,8 +109,7 @@ impl Controller {
                 Step::Continue => continue,
                 Step::Wait => self.wait(POLL).await,
                 Step::Retry => {
-                    let delay = self.backoff;
-                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                    let delay = self.backoff.next_delay();
                     self.wait(delay).await;
                 }
             }
@@ -223,7 +224,7 @@ impl Controller {
             }
             self.attached = true;
         }
-        self.backoff = Duration::from_millis(100);
+        self.backoff.reset();
         if c.health == HealthState::Unhealthy {
             let grace = task.spec.container.stop_grace_period_ms;
             let _ = self.ctx.executor.stop(&task.id, grace).await;
@@ -299,15 +300,14 @@ impl Controller {
         };
         let exec = self.ctx.executor.clone();
         let grace = task.spec.container.stop_grace_period_ms;
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
         for _ in 0..5 {
             let stopped = exec.stop(&task.id, grace).await;
             let removed = exec.remove(&task.id).await;
             if stopped.is_ok() && removed.is_ok() {
                 break;
             }
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
+            tokio::time::sleep(backoff.next_delay()).await;
         }
         self.detach(&task).await;
     }

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backoff::Backoff;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -42,7 +43,7 @@ impl PendingEngine {
         let last_error = Arc::new(Mutex::new("not connected yet".to_string()));
         let errors = last_error.clone();
         tokio::spawn(async move {
-            let mut wait = RETRY_MIN;
+            let mut wait = Backoff::new(RETRY_MIN, RETRY_MAX);
             let mut attempts = 0u32;
             loop {
                 match connect().await {
@@ -63,9 +64,8 @@ impl PendingEngine {
                 attempts += 1;
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = tokio::time::sleep(wait.next_delay()) => {}
                 }
-                wait = (wait * 2).min(RETRY_MAX);
             }
         });
         PendingEngine {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use api::dispatcher as pb;
 use api::dispatcher::dispatcher_client::DispatcherClient;
+use backoff::Backoff;
 use tokio_util::sync::CancellationToken;
 use types::NodeDescription;
 
@@ -31,7 +32,7 @@ pub(crate) async fn run(agent: Arc<Agent>, shutdown: CancellationToken) {
     let Some(mut described) = first_description(&agent, &shutdown).await else {
         return;
     };
-    let mut backoff = RECONNECT_MIN;
+    let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
     let mut hint: Option<String> = None;
     let mut sessions = 0u64;
     while !shutdown.is_cancelled() {
@@ -57,13 +58,12 @@ pub(crate) async fn run(agent: Arc<Agent>, shutdown: CancellationToken) {
         }
         *agent.session.lock().expect("lock") = None;
         if connected {
-            backoff = RECONNECT_MIN;
+            backoff.reset();
         } else if hint.is_none() {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
             }
-            backoff = (backoff * 2).min(RECONNECT_MAX);
         }
     }
 }

@@ -6,6 +6,7 @@
 //! outage loses nothing Docker still remembers. The agent also polls, so a lost event is
 //! only slower, never missed for good.
 
+use backoff::Backoff;
 use bollard::query_parameters::EventsOptions;
 use bollard::Docker;
 use futures::{Stream, StreamExt};
@@ -26,7 +27,7 @@ pub fn task_changes(docker: Docker, node_id: String) -> impl Stream<Item = Strin
     // Docker's `since`: where every (re)connection resumes.
     let mut since = since_now();
     async_stream::stream! {
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
         loop {
             let mut events = docker.events(Some(EventsOptions {
                 since: Some(since.clone()),
@@ -61,11 +62,11 @@ pub fn task_changes(docker: Docker, node_id: String) -> impl Stream<Item = Strin
                 }
             }
             if delivered {
-                backoff = FIRST_BACKOFF;
+                backoff.reset();
             }
-            tracing::debug!(?backoff, "docker event stream ended; reconnecting");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            let wait = backoff.next_delay();
+            tracing::debug!(?wait, "docker event stream ended; reconnecting");
+            tokio::time::sleep(wait).await;
         }
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent::network::{NetworkError, NodeNetwork};
+use backoff::Backoff;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 use types::{MeshBackendKind, MeshTable, NetworkView, PortProtocol, Task};
@@ -51,6 +52,7 @@ async fn reconcile(dp: Arc<Dataplane>, mut views: watch::Receiver<Option<Network
     let mut resync = tokio::time::interval(RESYNC_EVERY);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync.tick().await;
+    let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
     let mut retry: Option<Duration> = None;
     loop {
         let full = tokio::select! {
@@ -70,9 +72,12 @@ async fn reconcile(dp: Arc<Dataplane>, mut views: watch::Receiver<Option<Network
             dp.apply(&view).await
         };
         retry = match applied {
-            Ok(()) => None,
+            Ok(()) => {
+                backoff.reset();
+                None
+            }
             Err(e) => {
-                let next = retry.map_or(RETRY_MIN, |d| (d * 2).min(RETRY_MAX));
+                let next = backoff.next_delay();
                 tracing::warn!(error = %e, retry_in = ?next, "could not apply the network view");
                 Some(next)
             }

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use backoff::Backoff;
 use tokio::time::Instant;
 
 /// Wait before the first restart: long enough not to spin on a failure that repeats at once,
@@ -31,7 +32,7 @@ pub enum Verdict {
 /// One component's failure history.
 #[derive(Debug)]
 pub struct Restarts {
-    next_backoff: Duration,
+    backoff: Backoff,
     /// When it failed, oldest first, within the window.
     recent: VecDeque<Instant>,
 }
@@ -39,7 +40,7 @@ pub struct Restarts {
 impl Default for Restarts {
     fn default() -> Self {
         Restarts {
-            next_backoff: INITIAL_BACKOFF,
+            backoff: Backoff::new(INITIAL_BACKOFF, MAX_BACKOFF),
             recent: VecDeque::new(),
         }
     }
@@ -49,7 +50,7 @@ impl Restarts {
     /// Records a failure at `now` of a run that lasted `ran_for`.
     pub fn failed(&mut self, now: Instant, ran_for: Duration) -> Verdict {
         if ran_for >= HEALTHY_RUN {
-            self.next_backoff = INITIAL_BACKOFF;
+            self.backoff.reset();
         }
         self.recent.push_back(now);
         while self
@@ -64,9 +65,7 @@ impl Restarts {
                 failures: self.recent.len(),
             };
         }
-        let after = self.next_backoff;
-        self.next_backoff = (after * 2).min(MAX_BACKOFF);
-        Verdict::RestartAfter(after)
+        Verdict::RestartAfter(self.backoff.next_delay())
     }
 }
 
