@@ -8,6 +8,7 @@
 
 mod client;
 mod cluster;
+mod fetch;
 mod mesh;
 mod network;
 mod node;

@@ -9,8 +9,8 @@ use serde::Serialize;
 use types::{Network, Node, Task};
 
 use crate::client::{Control, StatusExt};
+use crate::fetch::{list_nodes, list_tasks};
 use crate::output::{self, print_rows, short_id, Format};
-use crate::service::list::{list_nodes, list_tasks};
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {

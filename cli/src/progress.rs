@@ -9,13 +9,28 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use api::control as pc;
+use clap::Args;
 use types::constraint::Constraint;
 use types::{Node, NodeState, Service, ServiceMode, Task, TaskState, UpdateState};
 
 use crate::client::Control;
+use crate::fetch;
 use crate::output::short_id;
-use crate::parse::format_duration_ms;
-use crate::service::{self, WaitFlags};
+use crate::parse::{self, format_duration_ms};
+
+/// How a write waits for the service to converge.
+#[derive(Debug, Clone, Args)]
+pub struct WaitFlags {
+    /// Exit immediately instead of waiting for the service to converge
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Suppress progress output
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Give up waiting for convergence after this long (0 = wait forever)
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration_ms, default_value = "0")]
+    pub timeout: u64,
+}
 
 const POLL: Duration = Duration::from_millis(500);
 const BAR_WIDTH: usize = 50;
@@ -216,8 +231,8 @@ pub async fn wait_unless_detached(
     };
     let mut converged_before = false;
     loop {
-        let service = service::get(client, service_id).await?;
-        let tasks = service::list::list_tasks(
+        let service = fetch::service(client, service_id).await?;
+        let tasks = fetch::list_tasks(
             client,
             pc::ListTasksRequest {
                 service_ids: vec![service.id.clone()],
@@ -225,7 +240,7 @@ pub async fn wait_unless_detached(
             },
         )
         .await?;
-        let nodes = service::list::list_nodes(client)
+        let nodes = fetch::list_nodes(client)
             .await?
             .into_iter()
             .map(|n| (n.id.clone(), n))

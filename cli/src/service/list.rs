@@ -10,6 +10,8 @@ use types::{Node, PortConfig, PublishMode, Service, ServiceMode, Task, TaskState
 use crate::client::{Control, StatusExt};
 use crate::output::{self, print_rows, short_id, Format};
 
+use crate::fetch::{list_nodes, list_tasks};
+
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Only display IDs
@@ -110,27 +112,6 @@ pub async fn list_services(client: &mut Control) -> Result<Vec<Service>> {
         .services
         .into_iter()
         .map(|s| Service::try_from(s).context("unreadable service from the manager"))
-        .collect()
-}
-
-pub async fn list_tasks(client: &mut Control, req: pc::ListTasksRequest) -> Result<Vec<Task>> {
-    let reply = client.list_tasks(req).await.or_status()?;
-    reply
-        .tasks
-        .into_iter()
-        .map(|t| Task::try_from(t).context("unreadable task from the manager"))
-        .collect()
-}
-
-pub async fn list_nodes(client: &mut Control) -> Result<Vec<Node>> {
-    let reply = client
-        .list_nodes(pc::ListNodesRequest {})
-        .await
-        .or_status()?;
-    reply
-        .nodes
-        .into_iter()
-        .map(|n| Node::try_from(n).context("unreadable node from the manager"))
         .collect()
 }
 
@@ -350,7 +331,7 @@ pub async fn ps(client: &mut Control, args: PsArgs) -> Result<()> {
 pub async fn inspect(client: &mut Control, args: InspectArgs) -> Result<()> {
     let mut services = Vec::new();
     for s in &args.services {
-        services.push(super::get(client, s).await?);
+        services.push(crate::fetch::service(client, s).await?);
     }
     if !args.pretty {
         return output::print_inspect(&services);

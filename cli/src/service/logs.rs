@@ -72,7 +72,7 @@ pub fn render(line: &LogLine, slot_width: usize, no_trunc: bool, timestamps: boo
 
 pub async fn logs(client: &mut Control, args: LogsArgs) -> Result<()> {
     // Slots line up to the width of the highest replica count, as docker pads them.
-    let slot_width = match super::get(client, &args.service).await {
+    let slot_width = match crate::fetch::service(client, &args.service).await {
         Ok(s) => s.spec.replicas().unwrap_or(1).max(1).to_string().len(),
         Err(_) => 1,
     };

@@ -7,15 +7,17 @@ mod pretty;
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use api::control as pc;
 use clap::{Args, Subcommand, ValueEnum};
-use types::{PortConfig, Service, ServiceMode, ServiceSpec};
+use types::{PortConfig, ServiceMode, ServiceSpec};
 
 use crate::client::{Control, StatusExt};
 use crate::parse;
 use crate::progress;
 pub use flags::SpecFlags;
+
+pub use crate::progress::WaitFlags;
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
@@ -45,20 +47,6 @@ pub enum ServiceCommand {
 pub enum ModeArg {
     Replicated,
     Global,
-}
-
-/// How a write waits for the service to converge.
-#[derive(Debug, Clone, Args)]
-pub struct WaitFlags {
-    /// Exit immediately instead of waiting for the service to converge
-    #[arg(long, short = 'd')]
-    pub detach: bool,
-    /// Suppress progress output
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Give up waiting for convergence after this long (0 = wait forever)
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration_ms, default_value = "0")]
-    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -289,14 +277,6 @@ pub fn spec_from_update(args: &UpdateArgs, current: &ServiceSpec) -> Result<Serv
     Ok(spec)
 }
 
-pub async fn get(client: &mut Control, query: &str) -> Result<Service> {
-    let s = client
-        .get_service(pc::GetServiceRequest { id: query.into() })
-        .await
-        .or_status()?;
-    Service::try_from(s).context("the manager sent a service this swarmctl cannot read")
-}
-
 async fn create(client: &mut Control, args: CreateArgs) -> Result<()> {
     let spec = spec_from_create(&args)?;
     let service = client
@@ -310,7 +290,7 @@ async fn create(client: &mut Control, args: CreateArgs) -> Result<()> {
 }
 
 async fn update(client: &mut Control, args: UpdateArgs) -> Result<()> {
-    let current = get(client, &args.service).await?;
+    let current = crate::fetch::service(client, &args.service).await?;
     let spec = spec_from_update(&args, &current.spec)?;
     let service = client
         .update_service(pc::UpdateServiceRequest {
@@ -353,7 +333,7 @@ async fn scale(client: &mut Control, args: ScaleArgs) -> Result<()> {
 }
 
 async fn scale_one(client: &mut Control, name: &str, replicas: u64) -> Result<String> {
-    let current = get(client, name).await?;
+    let current = crate::fetch::service(client, name).await?;
     if current.spec.mode == ServiceMode::Global {
         bail!("scale can only be used with replicated mode; {name} is global");
     }
@@ -372,7 +352,7 @@ async fn scale_one(client: &mut Control, name: &str, replicas: u64) -> Result<St
 }
 
 async fn rollback(client: &mut Control, args: WaitArgs1) -> Result<()> {
-    let current = get(client, &args.service).await?;
+    let current = crate::fetch::service(client, &args.service).await?;
     client
         .update_service(pc::UpdateServiceRequest {
             id: current.id.clone(),

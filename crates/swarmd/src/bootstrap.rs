@@ -123,7 +123,7 @@ async fn found_cluster(
         identity,
         &flags.state_dir,
         flags.snapshot_interval.unwrap_or(1000),
-        crate::daemon::raft_dial(creds)?,
+        crate::certs::raft_dial(creds)?,
     )
     .await?;
     runtime.raft.initialize_single().await?;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Result};
 use api::dispatcher::membership_client::MembershipClient;
-use security::{CertRole, CredentialFiles, NodeCredentials, MANAGER_NAME};
+use security::{CertRole, CredentialFiles, Dial, NodeCredentials, MANAGER_NAME};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -147,6 +147,15 @@ pub async fn renewal_loop(
             }
         }
     }
+}
+
+/// How a manager dials its peers' Raft service: mutual TLS, the peer must be a manager.
+pub fn raft_dial(creds: &Arc<NodeCredentials>) -> Result<Dial> {
+    Ok(Dial::mutual_tls(
+        creds.client_config()?,
+        MANAGER_NAME,
+        store::raft::network::CONNECT_TIMEOUT,
+    ))
 }
 
 #[cfg(test)]

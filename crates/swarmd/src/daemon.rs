@@ -105,8 +105,9 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
     loop {
         if identity.raft_id != 0 && runtime.is_none() {
             let interval = flags.snapshot_interval.unwrap_or(1000);
-            runtime =
-                Some(ManagerRuntime::start(&identity, &dir, interval, raft_dial(&creds)?).await?);
+            runtime = Some(
+                ManagerRuntime::start(&identity, &dir, interval, certs::raft_dial(&creds)?).await?,
+            );
         }
         let server_stop = shutdown.child_token();
         let servers = server::serve(
@@ -178,15 +179,6 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
     let _ = std::fs::remove_file(dir.join(server::SOCKET_NAME));
     tracing::info!("stopped; containers keep running and are adopted on the next start");
     Ok(())
-}
-
-/// How a manager dials its peers' Raft service: mutual TLS, the peer must be a manager.
-pub fn raft_dial(creds: &Arc<NodeCredentials>) -> Result<Dial> {
-    Ok(Dial::mutual_tls(
-        creds.client_config()?,
-        MANAGER_NAME,
-        store::raft::network::CONNECT_TIMEOUT,
-    ))
 }
 
 /// A certificate with the node's new role. The role change goes on if this fails: the node
