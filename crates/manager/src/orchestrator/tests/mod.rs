@@ -305,3 +305,41 @@ impl Recorder {
 pub async fn delete_service(store: &Store, id: &str) {
     write(store, |_, tx| tx.remove(Kind::Service, id)).await;
 }
+
+/// A two-node store (`a`, `b`) whose service `web` runs its 2 replicas, one per node.
+pub struct TwoReplicas {
+    pub store: Store,
+    pub agents: Agents,
+    pub orchestrator: Running,
+    pub service: String,
+    /// The replica on `b`.
+    pub on_b: Task,
+}
+
+/// [`TwoReplicas`], after `prepare` has set the store up (cluster settings, say).
+pub async fn two_replicas<F: std::future::Future<Output = ()>>(
+    prepare: impl FnOnce(Store) -> F,
+) -> TwoReplicas {
+    let store = new_store(&["a", "b"]).await;
+    prepare(store.clone()).await;
+    let agents = Agents::default();
+    let orchestrator = start(&store);
+    let service =
+        create_service(&store, spec("web", ServiceMode::Replicated { replicas: 2 })).await;
+    agents
+        .until(&store, "2 running", |_| {
+            running(&store, &service).len() == 2
+        })
+        .await;
+    let on_b = running(&store, &service)
+        .into_iter()
+        .find(|t| t.node_id == "b")
+        .expect("spread over both nodes");
+    TwoReplicas {
+        store,
+        agents,
+        orchestrator,
+        service,
+        on_b,
+    }
+}

@@ -54,18 +54,13 @@ async fn orphanings(rec: Recorder) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn tasks_of_a_node_down_past_the_grace_are_orphaned_reaped_and_not_run_again() {
-    let store = new_store(&["a", "b"]).await;
-    set_orphan_after(&store, GRACE_MS).await;
-    let agents = Agents::default();
-    let o = start(&store);
-    let id = create_service(&store, spec("web", ServiceMode::Replicated { replicas: 2 })).await;
-    agents
-        .until(&store, "2 running", |_| running(&store, &id).len() == 2)
-        .await;
-    let victim = running(&store, &id)
-        .into_iter()
-        .find(|t| t.node_id == "b")
-        .expect("spread over both nodes");
+    let TwoReplicas {
+        store,
+        agents,
+        orchestrator: o,
+        service: id,
+        on_b: victim,
+    } = two_replicas(|s| async move { set_orphan_after(&s, GRACE_MS).await }).await;
     let rec = orphans_seen(&store);
     let down_at = mark_down(&store, "b").await;
     agents
@@ -147,14 +142,13 @@ async fn a_global_service_gets_one_new_task_on_a_node_back_after_the_grace() {
 
 #[tokio::test]
 async fn a_deleted_service_leaves_no_task_behind_on_a_node_that_stays_down() {
-    let store = new_store(&["a", "b"]).await;
-    set_orphan_after(&store, GRACE_MS).await;
-    let agents = Agents::default();
-    let o = start(&store);
-    let id = create_service(&store, spec("web", ServiceMode::Replicated { replicas: 2 })).await;
-    agents
-        .until(&store, "2 running", |_| running(&store, &id).len() == 2)
-        .await;
+    let TwoReplicas {
+        store,
+        agents,
+        orchestrator: o,
+        service: id,
+        ..
+    } = two_replicas(|s| async move { set_orphan_after(&s, GRACE_MS).await }).await;
     mark_down(&store, "b").await;
     delete_service(&store, &id).await;
     agents
@@ -167,17 +161,13 @@ async fn a_deleted_service_leaves_no_task_behind_on_a_node_that_stays_down() {
 
 #[tokio::test]
 async fn within_the_grace_a_down_node_keeps_its_tasks() {
-    let store = new_store(&["a", "b"]).await;
-    let agents = Agents::default();
-    let o = start(&store);
-    let id = create_service(&store, spec("web", ServiceMode::Replicated { replicas: 2 })).await;
-    agents
-        .until(&store, "2 running", |_| running(&store, &id).len() == 2)
-        .await;
-    let victim = running(&store, &id)
-        .into_iter()
-        .find(|t| t.node_id == "b")
-        .expect("spread over both nodes");
+    let TwoReplicas {
+        store,
+        agents,
+        orchestrator: o,
+        service: id,
+        on_b: victim,
+    } = two_replicas(|_| async {}).await;
     mark_down(&store, "b").await;
     agents
         .until(&store, "the victim's slot refilled on a", |_| {

@@ -125,17 +125,13 @@ async fn two_leaders_at_once_still_create_each_slot_once() {
 }
 
 async fn replaced_when(edit: impl Fn(&mut Node), old_status_after: Option<TaskState>) {
-    let store = new_store(&["a", "b"]).await;
-    let agents = Agents::default();
-    let o = start(&store);
-    let id = create_service(&store, spec("web", ServiceMode::Replicated { replicas: 2 })).await;
-    agents
-        .until(&store, "2 running", |_| running(&store, &id).len() == 2)
-        .await;
-    let victim = running(&store, &id)
-        .into_iter()
-        .find(|t| t.node_id == "b")
-        .expect("spread over both nodes");
+    let TwoReplicas {
+        store,
+        agents,
+        orchestrator: o,
+        service: id,
+        on_b: victim,
+    } = two_replicas(|_| async {}).await;
     edit_node(&store, "b", edit).await;
     agents
         .until(&store, "replacement running on a", |t| {
