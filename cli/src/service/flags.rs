@@ -184,7 +184,7 @@ impl SpecFlags {
         }
         if self.no_healthcheck {
             c.healthcheck = Some(HealthCheck {
-                test: vec!["NONE".into()],
+                test: vec![HealthCheck::DISABLED.into()],
                 ..Default::default()
             });
         } else if self.health_cmd.is_some()

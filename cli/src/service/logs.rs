@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::{bail, Result};
 use api::control::{self as pc, LogLine};
 use clap::Args;
+use types::LogStream;
 
 use crate::client::{status_error, Control};
 use crate::output::{rfc3339_ms, short_id};
@@ -89,7 +90,8 @@ pub async fn logs(client: &mut Control, args: LogsArgs) -> Result<()> {
     let mut node_errors = 0;
     let stdout = std::io::stdout();
     while let Some(line) = stream.message().await.map_err(status_error)? {
-        if line.stream == "error" {
+        let stream = line.stream.parse::<LogStream>();
+        if stream == Ok(LogStream::Error) {
             node_errors += 1;
             eprintln!(
                 "error from node {}: {}",
@@ -99,7 +101,7 @@ pub async fn logs(client: &mut Control, args: LogsArgs) -> Result<()> {
             continue;
         }
         let text = render(&line, slot_width, args.no_trunc, args.timestamps);
-        if line.stream == "stderr" {
+        if stream == Ok(LogStream::Stderr) {
             eprintln!("{text}");
         } else {
             let mut out = stdout.lock();
@@ -126,7 +128,7 @@ mod tests {
             node_id: "n1".into(),
             hostname: "worker1".into(),
             timestamp_ms: 1_714_564_800_123,
-            stream: "stdout".into(),
+            stream: LogStream::Stdout.as_str().into(),
             line: b"GET / 200\n".to_vec(),
         };
         assert_eq!(

@@ -60,11 +60,7 @@ pub enum ExecError {
     Engine(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogStream {
-    Stdout,
-    Stderr,
-}
+pub use types::LogStream;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogChunk {

@@ -9,7 +9,7 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
 use crate::agent::Agent;
-use crate::executor::{LogOptions, LogStream};
+use crate::executor::LogOptions;
 
 pub struct AgentService {
     agent: Arc<Agent>,
@@ -68,7 +68,7 @@ impl pb::agent_server::Agent for AgentService {
                             node_id: node_id.clone(),
                             hostname: hostname.clone(),
                             timestamp_ms: c.timestamp_ms,
-                            stream: match c.stream { LogStream::Stdout => "stdout", LogStream::Stderr => "stderr" }.into(),
+                            stream: c.stream.as_str().into(),
                             line: c.line,
                         }),
                         Err(e) => { yield Err(Status::unavailable(e.to_string())); break; }

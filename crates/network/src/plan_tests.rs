@@ -16,7 +16,6 @@ fn backend(task: &str, node: &str, addr: &str) -> MeshBackend {
         task_id: task.into(),
         node_id: node.into(),
         addr: addr.into(),
-        healthy: true,
     }
 }
 

@@ -4,6 +4,7 @@
 //! - [`node`], [`service`], [`task`], [`network`], [`cluster`]: the objects the store holds
 //! - [`netview`]: what a node's data plane is told: peers, endpoints, published services
 //! - [`mesh`]: what a node's data plane reads back from its kernel: the mesh table
+//! - [`logs`]: which stream a log line came from
 //! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
 //! - [`duration`]: durations printed the way docker prints them (`1m30s`)
 //! - [`validate`]: checks a [`service::ServiceSpec`] before anything is stored
@@ -13,6 +14,7 @@ pub mod cluster;
 pub mod constraint;
 pub mod convert;
 pub mod duration;
+pub mod logs;
 pub mod mesh;
 pub mod meta;
 pub mod netview;
@@ -24,6 +26,7 @@ pub mod validate;
 
 pub use cluster::{Cluster, ClusterSpec, JoinTokens, RootCaMaterial, Secret};
 pub use duration::format_duration_ms;
+pub use logs::LogStream;
 pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
 pub use meta::{new_id, now_ms, Meta};
 pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};

@@ -22,7 +22,6 @@ pub struct MeshBackend {
     pub node_id: String,
     /// Task IP on the ingress network.
     pub addr: String,
-    pub healthy: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

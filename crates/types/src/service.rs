@@ -48,12 +48,25 @@ impl Default for RestartPolicy {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCheck {
-    /// As docker: `["CMD", ..]`, `["CMD-SHELL", ".."]` or `["NONE"]`.
+    /// As docker: `["CMD", ..]`, `["CMD-SHELL", ".."]` or `["NONE"]`; empty inherits the
+    /// image's check.
     pub test: Vec<String>,
     pub interval_ms: u64,
     pub timeout_ms: u64,
     pub retries: u64,
     pub start_period_ms: u64,
+}
+
+impl HealthCheck {
+    /// Docker's word for "no health check, not even the image's".
+    pub const DISABLED: &'static str = "NONE";
+
+    /// Whether this check runs a command of its own (not disabled, not inherited).
+    pub fn runs_own_test(&self) -> bool {
+        self.test
+            .first()
+            .is_some_and(|first| first != HealthCheck::DISABLED)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

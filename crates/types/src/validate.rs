@@ -146,7 +146,8 @@ fn validate_container(c: &ContainerSpec) -> Result<(), ValidationError> {
         // An empty test inherits the image's health check, as in docker.
         let field = "spec.task.container.healthcheck.test";
         match hc.test.first().map(String::as_str) {
-            None | Some("NONE") => {}
+            None => {}
+            Some(first) if first == crate::service::HealthCheck::DISABLED => {}
             Some("CMD") if hc.test.len() >= 2 => {}
             Some("CMD-SHELL") if hc.test.len() == 2 => {}
             Some("CMD") => return fail(field, "`CMD` needs a command after it, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"]"),

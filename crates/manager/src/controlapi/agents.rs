@@ -27,9 +27,6 @@ use super::NodeConnector;
 const FOLLOW_POLL: Duration = Duration::from_millis(500);
 /// Lines buffered between the node readers and the client.
 const LOG_BUFFER: usize = 256;
-/// The `stream` of a line that reports a node whose logs could not be read.
-pub const ERROR_STREAM: &str = "error";
-
 pub type LogStream = ReceiverStream<Result<LogLine, Status>>;
 
 /// Prefixes an agent's failure with the node it came from.
@@ -207,7 +204,7 @@ async fn read_node(
     .await;
     if let Err(status) = result {
         let mut line = LogLine {
-            stream: ERROR_STREAM.into(),
+            stream: types::LogStream::Error.as_str().into(),
             line: format!(
                 "cannot read logs from node {}: {}",
                 node.description.hostname,

@@ -11,9 +11,7 @@ use types::{
 /// it has a health check.
 pub fn is_mesh_backend(task: &Task) -> bool {
     let health_ok = match task.spec.container.healthcheck {
-        Some(ref hc) if !hc.test.is_empty() && hc.test[0] != "NONE" => {
-            task.status.health == HealthState::Healthy
-        }
+        Some(ref hc) if hc.runs_own_test() => task.status.health == HealthState::Healthy,
         _ => task.status.health != HealthState::Unhealthy,
     };
     task.status.state == TaskState::Running
@@ -118,7 +116,6 @@ fn backend_of(task: &Task) -> Option<MeshBackend> {
         task_id: task.id.clone(),
         node_id: task.node_id.clone(),
         addr: addr.to_string(),
-        healthy: true,
     })
 }
 

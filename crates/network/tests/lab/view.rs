@@ -53,7 +53,6 @@ pub fn view(
                         task_id: t.task_id.clone(),
                         node_id: t.node_id.clone(),
                         addr: t.addr.to_string(),
-                        healthy: true,
                     })
                     .collect(),
             })

@@ -161,7 +161,6 @@ impl From<MeshBackend> for pd::MeshBackend {
             task_id: b.task_id,
             node_id: b.node_id,
             addr: b.addr,
-            healthy: b.healthy,
         }
     }
 }
@@ -172,7 +171,6 @@ impl From<pd::MeshBackend> for MeshBackend {
             task_id: b.task_id,
             node_id: b.node_id,
             addr: b.addr,
-            healthy: b.healthy,
         }
     }
 }
@@ -326,7 +324,6 @@ mod tests {
                     task_id: "t1".into(),
                     node_id: "n1".into(),
                     addr: "10.255.0.9".into(),
-                    healthy: true,
                 }],
             }],
             endpoints: vec![TaskEndpoint {

@@ -16,7 +16,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
 use types::{Node, NodeRole, NodeState, Task, TaskState, TaskStatus};
 
-use super::super::agents::{LogStream, ERROR_STREAM};
+use super::super::agents::LogStream;
 use super::super::{ControlApi, NodeConnector};
 use super::{assert_status, create, node, spec, store_with};
 
@@ -55,7 +55,7 @@ impl Agent for FakeAgent {
             .map(|id| {
                 Ok(LogLine {
                     task_id: id.clone(),
-                    stream: "stdout".into(),
+                    stream: types::LogStream::Stdout.as_str().into(),
                     line: format!("hello from {id} tail={}", req.tail).into_bytes(),
                     ..Default::default()
                 })
@@ -281,7 +281,10 @@ async fn an_unreachable_node_yields_an_error_line_not_a_broken_stream() {
         .collect()
         .await;
     assert_eq!(lines.len(), 2);
-    let error = lines.iter().find(|l| l.stream == ERROR_STREAM).unwrap();
+    let error = lines
+        .iter()
+        .find(|l| l.stream == types::LogStream::Error.as_str())
+        .unwrap();
     assert_eq!(error.hostname, "worker2");
     assert!(
         text(error).contains("connection refused"),
