@@ -10,15 +10,18 @@
 //! - [`lab_failover`] e. worker kill on the lab.
 //! - [`mesh`] f. mesh vs direct, 1,000 services, propagation; [`propagation`] f. propagation
 //!   on the lab with 1,000 published services.
+//! - [`scale`] h. swarm2k/3k-style scale: 3 managers + thousands of [`simnode`]s ([`fleet`]),
+//!   up to 100,000 tasks, and [`scale_faults`] under that load. Long: only with `--only h`.
 //!
 //! [`managers`] and [`lab`] drive processes and the lab; [`control`] is the Control API;
-//! [`report`] and [`plot`] are the outputs.
+//! [`report`], [`plot`] and [`scale_plot`] are the outputs; [`rss`] samples memory.
 
 mod control;
 mod control_plane;
 mod convergence;
 mod docker_swarm;
 mod examples;
+mod fleet;
 #[allow(dead_code)] // shared with the fault tests: each binary uses a part of it
 mod lab;
 mod lab_failover;
@@ -28,7 +31,13 @@ mod plot;
 mod propagation;
 mod raft;
 mod report;
+mod rss;
+mod scale;
+mod scale_faults;
+mod scale_ops;
+mod scale_plot;
 mod scheduler;
+mod simnode;
 
 use std::path::PathBuf;
 
@@ -46,14 +55,46 @@ struct Flags {
     /// Where bench.json and latency.png go.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Run only these sections (letters of issue 8, e.g. `a,b,c`); default: all.
+    /// Run only these sections (letters of issue 8, e.g. `a,b,c`); default: all but h.
     #[arg(long, value_delimiter = ',')]
     only: Vec<char>,
+    /// h: simulated agent counts of the curve, one cluster each.
+    #[arg(long, value_delimiter = ',', default_value = "1000,2000,5000")]
+    scale_agents: Vec<usize>,
+    /// h: task counts of the curve (100 services each), created from zero in turn.
+    #[arg(long, value_delimiter = ',', default_value = "10000,50000,100000")]
+    scale_tasks: Vec<usize>,
+    /// h: the limit of each point (joins, all RUNNING, removal), in seconds.
+    #[arg(long, default_value_t = 300)]
+    scale_limit: u64,
 }
 
 impl Flags {
+    /// Every section but h, unless named: h takes many minutes.
     fn wants(&self, letter: char) -> bool {
-        self.only.is_empty() || self.only.contains(&letter)
+        if self.only.is_empty() {
+            letter != 'h'
+        } else {
+            self.only.contains(&letter)
+        }
+    }
+
+    fn scale_plan(&self) -> anyhow::Result<scale::Plan> {
+        let bad = |what: &str| anyhow::anyhow!("--{what}: give at least one count, e.g. 1000,5000");
+        anyhow::ensure!(!self.scale_agents.is_empty(), bad("scale-agents"));
+        anyhow::ensure!(!self.scale_tasks.is_empty(), bad("scale-tasks"));
+        if let Some(t) = self.scale_tasks.iter().find(|t| *t % scale::SERVICES != 0) {
+            anyhow::bail!(
+                "--scale-tasks: {t} is not a multiple of {} (the tasks are spread over {} services)",
+                scale::SERVICES,
+                scale::SERVICES
+            );
+        }
+        Ok(scale::Plan {
+            agents: self.scale_agents.clone(),
+            tasks: self.scale_tasks.clone(),
+            limit: std::time::Duration::from_secs(self.scale_limit.max(1)),
+        })
     }
 }
 
@@ -94,6 +135,13 @@ async fn main() -> Result<()> {
         section("c. control plane + g. memory");
         let r = control_plane::run(&mut report, &bins).await;
         record(&mut report, "c. control plane", r);
+    }
+
+    if flags.wants('h') {
+        section(scale::SECTION);
+        let plan = flags.scale_plan()?;
+        let r = scale::run(&mut report, &bins, &plan).await;
+        record(&mut report, "h. scale", r);
     }
 
     let lab = lab::Lab::new(examples::repo_root().join("integration/lab/lab.sh"));
@@ -148,6 +196,12 @@ async fn main() -> Result<()> {
     let png = flags.out.join("latency.png");
     if let Err(e) = plot::draw(&report.samples, &png) {
         report.missing("plot", "latency.png", &format!("failed: {e:#}"));
+    }
+    if !report.scale.is_empty() {
+        let png = flags.out.join("scale.png");
+        if let Err(e) = scale_plot::draw(&report.scale, &png) {
+            report.missing("plot", "scale.png", &format!("failed: {e:#}"));
+        }
     }
     std::fs::write(
         flags.out.join("bench.json"),

@@ -3,6 +3,7 @@
 //! Debian's fonts-dejavu-core (plotters' ab_glyph backend: no fontconfig/freetype needed).
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use anyhow::{anyhow, Context, Result};
 use plotters::prelude::*;
@@ -12,15 +13,27 @@ use crate::report::Samples;
 
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
+/// Registers [`FONT`] as plotters' "sans-serif", once for every chart of the run.
+pub fn font() -> Result<()> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            let bytes = std::fs::read(FONT)
+                .with_context(|| format!("{FONT} (apt-get install fonts-dejavu-core)"))
+                .map_err(|e| format!("{e:#}"))?;
+            register_font(
+                "sans-serif",
+                FontStyle::Normal,
+                Box::leak(bytes.into_boxed_slice()),
+            )
+            .map_err(|_| format!("{FONT} is not a usable font"))
+        })
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
 pub fn draw(samples: &Samples, path: &Path) -> Result<()> {
-    let bytes = std::fs::read(FONT)
-        .with_context(|| format!("{FONT} (apt-get install fonts-dejavu-core)"))?;
-    register_font(
-        "sans-serif",
-        FontStyle::Normal,
-        Box::leak(bytes.into_boxed_slice()),
-    )
-    .map_err(|_| anyhow!("{FONT} is not a usable font"))?;
+    font()?;
     let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(700);

@@ -27,6 +27,47 @@ pub struct Samples {
     pub direct_ms: Vec<f64>,
 }
 
+/// One point of the scale curve (h): a cluster of `agents` simulated nodes running `tasks`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScalePoint {
+    pub agents: usize,
+    pub tasks: usize,
+    /// First join → every node Ready (the same for every point of one cluster).
+    pub ready_ms: f64,
+    /// Services created → every task RUNNING; `None` when the point's limit passed first.
+    pub running_ms: Option<f64>,
+    /// Services removed → no task on any node nor in the store (before the next point).
+    pub teardown_ms: Option<f64>,
+    /// The largest peak `VmRSS` of the 3 managers during the point (the leader's, as long as
+    /// it kept leading).
+    pub manager_rss_mib: f64,
+    /// Nodes the managers marked Down so far, though none was stopped.
+    pub nodes_down: usize,
+    /// Sessions the nodes lost so far (ended by the manager, heartbeat refused or late).
+    pub sessions_lost: u64,
+    /// The heartbeat period the nodes were told.
+    pub heartbeat_ms: u64,
+    /// Assignments the nodes received during the point, and their encoded size.
+    pub pushes: u64,
+    pub pushed_mib: f64,
+    pub note: String,
+}
+
+impl ScalePoint {
+    pub fn summary(&self) -> String {
+        format!(
+            "manager RSS peak {:.0} MiB, {} pushes ({:.0} MiB) to the nodes, {} nodes marked Down, {} sessions lost, heartbeat {} ms{}",
+            self.manager_rss_mib,
+            self.pushes,
+            self.pushed_mib,
+            self.nodes_down,
+            self.sessions_lost,
+            self.heartbeat_ms,
+            if self.note.is_empty() { String::new() } else { format!("; {}", self.note) }
+        )
+    }
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub machine: String,
@@ -36,6 +77,7 @@ pub struct Report {
     pub load_end: String,
     pub rows: Vec<Row>,
     pub samples: Samples,
+    pub scale: Vec<ScalePoint>,
 }
 
 impl Report {

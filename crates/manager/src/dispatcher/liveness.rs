@@ -1,6 +1,7 @@
 //! Declaring nodes DOWN: a node whose session went silent, or that never opened one with
 //! this leader, for a whole grace period. The orchestrator then replaces its tasks.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use store::{Object, StoreError};
@@ -9,21 +10,22 @@ use types::NodeState;
 use super::Dispatcher;
 
 /// How many heartbeat periods a node may miss before it is DOWN.
-const GRACE_PERIODS: u32 = 3;
+pub(super) const GRACE_PERIODS: u32 = 3;
 
 impl Dispatcher {
-    fn grace(&self) -> Duration {
-        self.config.heartbeat_period * GRACE_PERIODS
+    /// Counted in the longest period a node may be keeping (see `pace`).
+    fn grace(&self, now: Instant) -> Duration {
+        self.pace.lock().expect("pace lock").longest_held(now) * GRACE_PERIODS
     }
 
     /// Nodes whose session went silent, and nodes that have had no session with this leader
     /// for a whole grace period (a leader change, a node that never came up), become DOWN.
     pub(super) async fn expire_silent_nodes(&self) -> Result<(), StoreError> {
-        let grace = self.grace();
         let now = Instant::now();
-        let expired: Vec<String> = {
+        let grace = self.grace(now);
+        let expired: HashSet<String> = {
             let mut sessions = self.sessions.lock().expect("sessions lock");
-            let gone: Vec<String> = sessions
+            let gone: HashSet<String> = sessions
                 .iter()
                 .filter(|(_, s)| now.duration_since(s.last_seen) > grace)
                 .map(|(id, _)| id.clone())
@@ -33,7 +35,8 @@ impl Dispatcher {
             }
             gone
         };
-        let candidates: Vec<String> = self.store.view(|t| {
+        // A set: after a leader change every node is unseen, and each is looked up in it.
+        let candidates: HashSet<String> = self.store.view(|t| {
             t.nodes
                 .values()
                 .filter(|n| n.status.state != NodeState::Down)

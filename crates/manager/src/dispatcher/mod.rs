@@ -6,11 +6,13 @@
 //! - [`assignment`]: what one push holds, and whether it is news to the node (its own status
 //!   reports are not echoed back)
 //! - `liveness`: nodes that stop heartbeating become DOWN
+//! - `pace`: the heartbeat period told to agents, longer as the cluster grows
 //! - `publisher`: follows the store's events so that a push pass costs what changed
 //! - [`service`]: the gRPC face, which also redirects agents to the leader
 
 pub mod assignment;
 mod liveness;
+mod pace;
 mod publisher;
 #[cfg(test)]
 mod push_tests;
@@ -30,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use types::{NodeDescription, NodeState, TaskStatus};
 
 pub use assignment::Assignment;
+use pace::Pace;
 use publisher::Publisher;
 
 /// Coalesces bursts of store writes into one push to agents.
@@ -37,7 +40,8 @@ const PUBLISH_DEBOUNCE: Duration = Duration::from_millis(15);
 
 #[derive(Debug, Clone)]
 pub struct DispatcherConfig {
-    /// How often agents heartbeat. LAN-fast by default.
+    /// How often agents heartbeat in a small cluster (LAN-fast by default); a large one is told
+    /// a multiple of it (see `pace`).
     pub heartbeat_period: Duration,
 }
 
@@ -77,12 +81,19 @@ pub struct Dispatcher {
     publisher: Mutex<Publisher>,
     /// A session opened since the last push pass, which must then look at every session.
     opened: AtomicBool,
+    /// The heartbeat period told to agents. Its own lock: heartbeats must not wait for a
+    /// push pass.
+    pace: Mutex<Pace>,
 }
 
 impl Dispatcher {
     pub fn new(store: Store, config: DispatcherConfig) -> Arc<Self> {
+        // Sized from the start: after a leader change, every node is judged by this pace
+        // before the first push pass.
+        let pace = Pace::new(config.heartbeat_period, store.view(|t| t.nodes.len()));
         Arc::new(Dispatcher {
             config,
+            pace: Mutex::new(pace),
             sessions: Mutex::new(HashMap::new()),
             kick: tokio::sync::Notify::new(),
             unseen_since: Mutex::new(HashMap::new()),
@@ -142,7 +153,12 @@ impl Dispatcher {
     /// Records a heartbeat; answers the period the agent should keep.
     pub fn heartbeat(&self, node_id: &str, session_id: &str) -> Result<Duration, DispatchError> {
         self.check_session(node_id, session_id)?;
-        Ok(self.config.heartbeat_period)
+        Ok(self.heartbeat_period())
+    }
+
+    /// The period agents are told now.
+    pub fn heartbeat_period(&self) -> Duration {
+        self.pace.lock().expect("pace lock").period()
     }
 
     /// Writes the statuses an agent reports, in one store write. Only tasks placed on that
@@ -218,11 +234,19 @@ impl Dispatcher {
         let mut publisher = self.publisher.lock().expect("publisher lock");
         self.store.view(|t| {
             publisher.catch_up(t);
+            let (period, paced) = {
+                let mut pace = self.pace.lock().expect("pace lock");
+                let changed = pace.observe(t.nodes.len(), liveness::GRACE_PERIODS, Instant::now());
+                (pace.period(), changed)
+            };
+            if paced {
+                tracing::info!(nodes = t.nodes.len(), ?period, "heartbeat period changed");
+            }
             let sessions = self.sessions.lock().expect("sessions lock");
             let push = |(node_id, session): (&String, &Session)| {
-                usize::from(self.push_news(t, &publisher, node_id, session))
+                usize::from(self.push_news(t, &publisher, node_id, session, period))
             };
-            if opened || publisher.all_due() {
+            if opened || paced || publisher.all_due() {
                 sessions.iter().map(push).sum()
             } else {
                 publisher
@@ -242,15 +266,12 @@ impl Dispatcher {
         publisher: &Publisher,
         node_id: &str,
         session: &Session,
+        heartbeat_period: Duration,
     ) -> bool {
         let known = session.tx.borrow().clone();
-        let Some(next) = publisher.next_for(
-            t,
-            node_id,
-            &session.id,
-            known.as_deref(),
-            self.config.heartbeat_period,
-        ) else {
+        let Some(next) =
+            publisher.next_for(t, node_id, &session.id, known.as_deref(), heartbeat_period)
+        else {
             return false;
         };
         // Kept even when it is no news, so that the next push (and a `Shared` rebuild, which

@@ -121,10 +121,11 @@ impl Publisher {
         heartbeat_period: Duration,
     ) -> Option<Assignment> {
         match (known, self.due(node_id)) {
-            (Some(_), Due::Nothing) => None,
-            (Some(known), Due::Shared) => Some(Assignment {
+            (Some(known), Due::Nothing) if known.heartbeat_period == heartbeat_period => None,
+            (Some(known), Due::Nothing | Due::Shared) => Some(Assignment {
                 network: self.network.clone(),
                 managers: self.managers.clone(),
+                heartbeat_period,
                 ..known.clone()
             }),
             (None, _) | (Some(_), Due::Everything) => Some(Assignment {

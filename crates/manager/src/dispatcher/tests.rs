@@ -195,3 +195,45 @@ async fn a_node_that_connects_within_the_grace_period_is_never_marked_down() {
     assert_eq!(store.view(|t| t.nodes["n1"].status.state), NodeState::Ready);
     stop.cancel();
 }
+
+#[tokio::test]
+async fn a_growing_cluster_is_told_a_longer_heartbeat_period() {
+    let (store, d, stop) = setup().await;
+    let add_workers = |from: usize, to: usize| {
+        let store = store.clone();
+        async move {
+            store
+                .update(|_, tx| {
+                    for i in from..to {
+                        tx.create(Object::Node(Node {
+                            id: format!("w{i}"),
+                            role: NodeRole::Worker,
+                            ..Default::default()
+                        }));
+                    }
+                    Ok::<_, StoreError>(())
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let (sid, mut rx) = d
+        .open_session("n1", NodeDescription::default())
+        .await
+        .unwrap();
+    assert_eq!(next(&mut rx).await.heartbeat_period, period());
+    assert_eq!(d.heartbeat("n1", &sid).unwrap(), period());
+
+    // At 100 ms, one period carries 100 nodes within the budget: 250 nodes need three.
+    add_workers(0, 248).await;
+    let pushed = next(&mut rx).await;
+    assert_eq!(pushed.heartbeat_period, period() * 3, "pushed to the node");
+    assert_eq!(d.heartbeat("n1", &sid).unwrap(), period() * 3);
+
+    // A node is judged by the period it was told: silent for longer than three of the old
+    // periods, it is still Ready.
+    tokio::time::sleep(period() * 5).await;
+    assert_eq!(store.view(|t| t.nodes["n1"].status.state), NodeState::Ready);
+    assert!(d.heartbeat("n1", &sid).is_ok());
+    stop.cancel();
+}
