@@ -93,7 +93,9 @@ impl MemoryStore {
 
     /// Replaces the whole state (installing a snapshot). Watchers get one batch that removes
     /// what vanished and creates or updates the rest, so they stay level-correct.
-    pub fn restore(&self, tables: Tables, applied: u64) {
+    pub fn restore(&self, mut tables: Tables, applied: u64) {
+        // A decoded snapshot carries no index; built here, before writers are held up.
+        tables.reindex();
         let mut inner = self.inner.write().expect("store lock poisoned");
         let events = diff(&inner.tables, &tables);
         inner.tables = tables;
