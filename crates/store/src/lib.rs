@@ -5,10 +5,12 @@
 //! - [`memory`]: the in-memory state every manager reads, with `view_and_watch`
 //! - [`store`]: [`Store`], the handle components use: local reads, writes through a [`Proposer`]
 //! - [`proposer`]: the seam between the store and consensus; [`LocalProposer`] for tests
+//! - [`claims`]: the index that keeps service names and ingress ports unique without a scan
 //! - [`lookup`]: ID / prefix / name resolution as docker does it
 //! - [`raft`]: openraft on redb, and the gRPC transport between managers
 
 pub mod action;
+pub mod claims;
 pub mod error;
 pub mod lookup;
 pub mod memory;
@@ -18,6 +20,7 @@ pub mod store;
 pub mod tables;
 
 pub use action::{Event, Kind, Object, StoreAction};
+pub use claims::Claims;
 pub use error::StoreError;
 pub use lookup::LookupError;
 pub use memory::{EventBatch, MemoryStore};

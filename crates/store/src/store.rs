@@ -271,6 +271,67 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_removed_service_frees_its_name_and_port() {
+        let store = Store::local();
+        store
+            .propose(vec![StoreAction::Create(service("s1", "web", 8080))])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.view(|t| t.service_named("WEB").map(|s| s.id.clone())),
+            Some("s1".into())
+        );
+        store
+            .propose(vec![StoreAction::Remove {
+                kind: Kind::Service,
+                id: "s1".into(),
+            }])
+            .await
+            .unwrap();
+        assert!(store.view(|t| t.service_named("web").is_none()));
+        store
+            .propose(vec![StoreAction::Create(service("s2", "Web", 8080))])
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_renamed_or_moved_service_frees_what_it_held() {
+        let store = Store::local();
+        store
+            .propose(vec![StoreAction::Create(service("s1", "web", 8080))])
+            .await
+            .unwrap();
+        let mut s1 = store.view(|t| t.services["s1"].clone());
+        s1.spec.name = "www".into();
+        s1.endpoint_ports[0].published_port = 8081;
+        store
+            .propose(vec![StoreAction::Update(Object::Service(s1))])
+            .await
+            .unwrap();
+        store
+            .propose(vec![StoreAction::Create(service("s2", "web", 8080))])
+            .await
+            .unwrap();
+        let e = store
+            .propose(vec![StoreAction::Create(service("s3", "WWW", 8082))])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Taken(ref m) if m.contains("s1")),
+            "{e}"
+        );
+        let e = store
+            .propose(vec![StoreAction::Create(service("s3", "api", 8081))])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, StoreError::Taken(ref m) if m.contains("8081/tcp") && m.contains("www")),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
     async fn duplicate_create_and_missing_remove_fail() {
         let store = Store::local();
         store

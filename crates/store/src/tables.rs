@@ -1,23 +1,68 @@
 //! The cluster state as plain maps: what a snapshot holds and what readers see.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use types::{Cluster, Network, Node, Service, Task};
 
 use crate::action::{Event, Kind, Object, StoreAction};
+use crate::claims::{Claims, Clash};
 use crate::error::StoreError;
 
 /// Every table of the store, keyed by object ID.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// The maps are public for reading; the store changes them only through [`Tables::apply`],
+/// which keeps the index of service names and ports in step. Tables whose services were added
+/// or removed directly (tests, a decoded snapshot) are indexed again when next needed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Tables {
     pub nodes: BTreeMap<String, Node>,
     pub services: BTreeMap<String, Service>,
     pub tasks: BTreeMap<String, Task>,
     pub networks: BTreeMap<String, Network>,
     pub clusters: BTreeMap<String, Cluster>,
+    /// Who holds which name and ingress port: derived from `services`, never stored.
+    #[serde(skip)]
+    claims: Claims,
+}
+
+/// Equal when the objects are: the index is derived from them.
+impl PartialEq for Tables {
+    fn eq(&self, other: &Self) -> bool {
+        self.nodes == other.nodes
+            && self.services == other.services
+            && self.tasks == other.tasks
+            && self.networks == other.networks
+            && self.clusters == other.clusters
+    }
 }
 
 impl Tables {
+    /// Who holds which service name and ingress port: the maintained index, or (for tables
+    /// filled without [`Tables::apply`]) one built for the occasion. Take it once for many
+    /// lookups.
+    pub fn claims(&self) -> Cow<'_, Claims> {
+        if self.claims.services() == self.services.len() {
+            Cow::Borrowed(&self.claims)
+        } else {
+            Cow::Owned(Claims::of(self.services.values()))
+        }
+    }
+
+    /// Rebuilds the index if the services were changed without [`Tables::apply`].
+    pub(crate) fn reindex(&mut self) {
+        if let Cow::Owned(claims) = self.claims() {
+            self.claims = claims;
+        }
+    }
+
+    /// The service called `name`, compared regardless of case as service names are unique
+    /// (`web` and `WEB` would be indistinguishable in DNS).
+    pub fn service_named(&self, name: &str) -> Option<&Service> {
+        let id = self.claims().named(name).next().map(str::to_owned)?;
+        self.services.get(&id)
+    }
+
     /// The one cluster object (absent only before the cluster is created).
     pub fn cluster(&self) -> Option<&Cluster> {
         self.clusters.values().next()
@@ -66,6 +111,10 @@ impl Tables {
                 self.nodes.insert(o.id.clone(), o);
             }
             Object::Service(o) => {
+                if let Some(old) = self.services.get(&o.id) {
+                    self.claims.remove(old);
+                }
+                self.claims.add(&o);
                 self.services.insert(o.id.clone(), o);
             }
             Object::Task(o) => {
@@ -83,7 +132,10 @@ impl Tables {
     fn delete(&mut self, kind: Kind, id: &str) -> Option<Object> {
         match kind {
             Kind::Node => self.nodes.remove(id).map(Object::Node),
-            Kind::Service => self.services.remove(id).map(Object::Service),
+            Kind::Service => self.services.remove(id).map(|o| {
+                self.claims.remove(&o);
+                Object::Service(o)
+            }),
             Kind::Task => self.tasks.remove(id).map(Object::Task),
             Kind::Network => self.networks.remove(id).map(Object::Network),
             Kind::Cluster => self.clusters.remove(id).map(Object::Cluster),
@@ -92,45 +144,34 @@ impl Tables {
 
     /// A service's name (regardless of case) and ingress-published ports are its own in the
     /// whole cluster.
-    fn check_claims(&self, s: &Service) -> Result<(), StoreError> {
-        use types::PublishMode;
-        for other in self.services.values().filter(|o| o.id != s.id) {
-            if other.spec.name.eq_ignore_ascii_case(&s.spec.name) {
-                return Err(StoreError::Taken(format!(
-                    "service name `{}` is taken by service {}",
-                    s.spec.name, other.id
-                )));
-            }
-            for p in s
-                .endpoint_ports
-                .iter()
-                .filter(|p| p.publish_mode == PublishMode::Ingress && p.published_port != 0)
-            {
-                let clash = other.endpoint_ports.iter().any(|q| {
-                    q.publish_mode == PublishMode::Ingress
-                        && q.protocol == p.protocol
-                        && q.published_port == p.published_port
-                });
-                if clash {
-                    return Err(StoreError::Taken(format!(
-                        "published port {}/{} is taken by service {}",
-                        p.published_port,
-                        p.protocol.as_str(),
-                        other.spec.name
-                    )));
-                }
-            }
-        }
-        Ok(())
+    fn check_claims(&self, claims: &Claims, s: &Service) -> Result<(), StoreError> {
+        let Some((clash, holder)) = claims.clash(s) else {
+            return Ok(());
+        };
+        Err(StoreError::Taken(match clash {
+            Clash::Name => format!(
+                "service name `{}` is taken by service {holder}",
+                s.spec.name
+            ),
+            Clash::Port(p) => format!(
+                "published port {}/{} is taken by service {}",
+                p.published_port,
+                p.protocol.as_str(),
+                self.services
+                    .get(holder)
+                    .map_or(holder, |o| o.spec.name.as_str())
+            ),
+        }))
     }
 
     /// Checks every action against the current state without changing anything.
     pub fn check(&self, actions: &[StoreAction]) -> Result<(), StoreError> {
+        let claims = self.claims();
         for action in actions {
             if let StoreAction::Create(Object::Service(s))
             | StoreAction::Update(Object::Service(s)) = action
             {
-                self.check_claims(s)?;
+                self.check_claims(&claims, s)?;
             }
         }
         // Later actions in one write may touch objects created or changed by earlier ones, so
@@ -201,6 +242,7 @@ impl Tables {
     /// Applies a write committed at log `index`: all actions or none. Every object it writes
     /// gets `meta.version = index`, so versions are the same on every replica.
     pub fn apply(&mut self, index: u64, actions: &[StoreAction]) -> Result<Vec<Event>, StoreError> {
+        self.reindex();
         self.check(actions)?;
         let mut events = Vec::with_capacity(actions.len());
         for action in actions {
@@ -225,5 +267,33 @@ impl Tables {
             }
         }
         Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(id: &str, name: &str) -> Service {
+        let mut s = Service {
+            id: id.into(),
+            ..Default::default()
+        };
+        s.spec.name = name.into();
+        s
+    }
+
+    #[test]
+    fn tables_filled_directly_are_still_checked() {
+        let mut t = Tables::default();
+        t.services.insert("s1".into(), service("s1", "web"));
+        assert_eq!(t.service_named("Web").map(|s| s.id.as_str()), Some("s1"));
+        let create = [StoreAction::Create(Object::Service(service("s2", "WEB")))];
+        assert!(matches!(t.check(&create), Err(StoreError::Taken(_))));
+        assert!(matches!(t.apply(7, &create), Err(StoreError::Taken(_))));
+        // Decoded from a snapshot: no index travels with it.
+        let decoded: Tables = serde_json::from_slice(&serde_json::to_vec(&t).unwrap()).unwrap();
+        assert_eq!(decoded, t);
+        assert!(matches!(decoded.check(&create), Err(StoreError::Taken(_))));
     }
 }

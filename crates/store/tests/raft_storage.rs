@@ -39,7 +39,7 @@ fn create_node(id: &str) -> StoreAction {
 fn entry(index: u64, writes: Vec<Vec<StoreAction>>) -> Entry<TypeConfig> {
     Entry {
         log_id: log_id(1, 1, index),
-        payload: EntryPayload::Normal(Request(writes)),
+        payload: EntryPayload::Normal(Request::from(writes)),
     }
 }
 

@@ -2,7 +2,7 @@
 //! 30000-32767. Called by the control API inside the write that stores a service, so the check
 //! and the allocation see the same state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use store::Tables;
 use types::{PortConfig, PortProtocol, PublishMode};
@@ -40,18 +40,25 @@ pub fn allocate_published_ports(
     service_id: &str,
     ports: &[PortConfig],
 ) -> Result<Vec<PortConfig>, PortError> {
-    let mut taken: BTreeMap<(PortProtocol, u32), &str> = BTreeMap::new();
-    for s in existing.services.values().filter(|s| s.id != service_id) {
-        for p in s.endpoint_ports.iter().filter(|p| is_ingress(p)) {
-            taken.insert((p.protocol, p.published_port), s.spec.name.as_str());
-        }
-    }
+    // Looked up in the store's index, not gathered from every service: this runs inside each
+    // service write.
+    let claims = existing.claims();
+    let taken = |protocol: PortProtocol, port: u32| {
+        claims
+            .publishing(protocol, port)
+            .find(|id| *id != service_id)
+            .map(|id| {
+                existing
+                    .services
+                    .get(id)
+                    .map_or(id, |s| s.spec.name.as_str())
+            })
+    };
 
     let mut claimed: BTreeSet<(PublishMode, PortProtocol, u32)> = BTreeSet::new();
     for p in ports.iter().filter(|p| p.published_port != 0) {
-        let key = (p.protocol, p.published_port);
         if p.publish_mode == PublishMode::Ingress {
-            if let Some(service) = taken.get(&key) {
+            if let Some(service) = taken(p.protocol, p.published_port) {
                 return Err(PortError::InUse {
                     port: p.published_port,
                     protocol: p.protocol.as_str(),
@@ -77,7 +84,7 @@ pub fn allocate_published_ports(
         let mut p = *p;
         if p.publish_mode == PublishMode::Ingress && p.published_port == 0 {
             let free = |port: u32| {
-                !taken.contains_key(&(p.protocol, port))
+                taken(p.protocol, port).is_none()
                     && !claimed.contains(&(PublishMode::Ingress, p.protocol, port))
             };
             let kept = previous

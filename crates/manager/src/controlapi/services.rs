@@ -32,11 +32,7 @@ pub async fn create(store: &Store, req: pc::CreateServiceRequest) -> Result<Serv
         .update(|tables, tx| {
             // Names are unique regardless of case, as in SwarmKit: `web` and `WEB` would be
             // indistinguishable in DNS.
-            if let Some(other) = tables
-                .services
-                .values()
-                .find(|s| s.spec.name.eq_ignore_ascii_case(&spec.name))
-            {
+            if let Some(other) = tables.service_named(&spec.name) {
                 return Err(ApiError::AlreadyExists(format!(
                     "a service named `{}` already exists ({}); choose another name, or change it with `swarmctl service update {}`",
                     spec.name, other.id, spec.name

@@ -75,7 +75,7 @@ async fn run(raft: Raft, mut rx: mpsc::Receiver<Pending>, stopped: CancellationT
         tokio::spawn(async move {
             let (writes, replies): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|p| (p.actions, p.reply)).unzip();
-            let result = raft.client_write(Request(writes)).await;
+            let result = raft.client_write(Request::from(writes)).await;
             drop(slot);
             match result {
                 Ok(resp) => {

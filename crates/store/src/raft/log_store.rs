@@ -5,7 +5,7 @@
 
 use std::fmt::Debug;
 use std::ops::RangeBounds;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{Entry, LogId, OptionalSend, RaftLogId, Vote};
@@ -14,18 +14,28 @@ use redb::ReadableTable;
 use super::db::{
     read_err, RaftDb, StorageResult, Sync, KEY_COMMITTED, KEY_PURGED, KEY_VOTE, LOGS, META,
 };
+use super::recent::{RecentEntries, RECENT_BYTES};
 use super::{NodeId, TypeConfig};
 
-/// The log side of a manager's Raft storage. Clones share the database (openraft takes a
-/// clone as a reader for replication).
+/// The log side of a manager's Raft storage. Clones share the database and the recent entries
+/// (openraft takes a clone as a reader for replication).
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<RaftDb>,
+    /// The newest entries, decoded: what openraft reads back right after appending.
+    recent: Arc<Mutex<RecentEntries>>,
 }
 
 impl LogStore {
     pub fn new(db: Arc<RaftDb>) -> Self {
-        LogStore { db }
+        LogStore {
+            db,
+            recent: Arc::new(Mutex::new(RecentEntries::new(RECENT_BYTES))),
+        }
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, RecentEntries> {
+        self.recent.lock().expect("recent entries lock poisoned")
     }
 
     fn last_entry_id(&self) -> StorageResult<Option<LogId<NodeId>>> {
@@ -44,6 +54,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> StorageResult<Vec<Entry<TypeConfig>>> {
+        if let Some(entries) = self.recent().get(&range) {
+            return Ok(entries);
+        }
         let tx = self.db.begin_read()?;
         let table = tx.open_table(LOGS).map_err(read_err)?;
         let mut entries = Vec::new();
@@ -99,9 +112,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let mut encoded = Vec::new();
+        let mut decoded = Vec::new();
         for e in entries {
             let bytes = serde_json::to_vec(&e).map_err(super::db::write_err)?;
             encoded.push((e.log_id.index, bytes));
+            decoded.push(e);
+        }
+        // Readable from memory before the write lands, so no read can find an entry in redb but
+        // not here; should the write fail, openraft stops this manager anyway.
+        {
+            let mut recent = self.recent();
+            for (e, (index, bytes)) in decoded.into_iter().zip(&encoded) {
+                recent.appended(*index, e, bytes.len());
+            }
         }
         let res = self
             .db
@@ -124,6 +147,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
         let since = log_id.index;
+        self.recent().truncated(since);
         self.db
             .write_blocking(Sync::Durable, move |tx| {
                 tx.open_table(LOGS)?.retain_in(since.., |_, _| false)?;
@@ -134,6 +158,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
         let upto = log_id.index;
+        self.recent().purged(upto);
         let record = serde_json::to_vec(&log_id).map_err(super::db::write_err)?;
         // The purge point and the removal commit together, so a crash leaves no gap between
         // what the log says it purged and what it holds.

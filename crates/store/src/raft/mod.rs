@@ -11,6 +11,7 @@
 //! - [`network`]: the client side of the transport (tonic channels to peers)
 //! - [`service`]: the server side, [`RaftService`], to add to a manager's gRPC server
 //! - [`peers`]: when each peer was last heard from (the "Reachable" of `node ls`)
+//! - `recent`: the newest log entries kept decoded, so reading them back costs no JSON
 //! - [`proposer`]: [`RaftProposer`], the [`Proposer`](crate::Proposer) that commits through Raft
 //! - [`node`]: [`RaftNode`], the handle the daemon holds: start, membership, leadership, shutdown
 //! - [`membership`]: adding and removing managers, on the leader
@@ -27,13 +28,15 @@ pub mod network;
 pub mod node;
 pub mod peers;
 pub mod proposer;
+mod recent;
 pub mod service;
 pub mod state_machine;
 pub mod wire;
 
 use std::io::Cursor;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::action::StoreAction;
 use crate::error::StoreError;
@@ -59,8 +62,30 @@ pub type ManagerNode = openraft::BasicNode;
 /// replication round, then applied one after the other, each all-or-nothing on its own.
 /// (openraft 0.9 appends and fsyncs each entry separately, so batching happens here:
 /// see [`batcher`].)
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Request(pub Vec<Vec<StoreAction>>);
+///
+/// The writes are shared: openraft copies entries (the log keeps the newest in memory, each
+/// replication stream takes its own), and a copy must not clone every object in them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request(pub Arc<Vec<Vec<StoreAction>>>);
+
+impl From<Vec<Vec<StoreAction>>> for Request {
+    fn from(writes: Vec<Vec<StoreAction>>) -> Self {
+        Request(Arc::new(writes))
+    }
+}
+
+/// Encoded as the list of writes alone, as before the writes were shared.
+impl Serialize for Request {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::deserialize(d).map(Request::from)
+    }
+}
 
 /// The outcome of applying each write of a [`Request`], in order. A failed check (version
 /// conflict, duplicate) is that writer's answer, not a failure of consensus: the entry stays

@@ -132,11 +132,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 EntryPayload::Blank => Vec::new(),
                 // Writes of one entry share its index: each object version is still unique
                 // per object, since no write in a batch could have read another's result.
-                EntryPayload::Normal(request) => request
-                    .0
-                    .iter()
-                    .map(|write| self.memory.apply(entry.log_id.index, write))
-                    .collect(),
+                EntryPayload::Normal(request) => self
+                    .memory
+                    .apply_writes(entry.log_id.index, request.0.iter().map(Vec::as_slice)),
                 EntryPayload::Membership(m) => {
                     self.membership = Membership::new(Some(entry.log_id), m);
                     Vec::new()

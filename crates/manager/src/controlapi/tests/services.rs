@@ -40,6 +40,12 @@ async fn invalid_specs_are_refused_naming_the_field_and_change_nothing() {
             Code::AlreadyExists,
             vec!["taken", "already exists"],
         ),
+        // Names are compared regardless of case.
+        (
+            spec("TAKEN"),
+            Code::AlreadyExists,
+            vec!["TAKEN", "already exists"],
+        ),
     ];
     let mut s = spec("clash");
     s.endpoint.ports = vec![port(81, 8080)];
