@@ -34,9 +34,16 @@ pub(crate) async fn run(agent: Arc<Agent>, shutdown: CancellationToken) {
     };
     let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
     let mut hint: Option<String> = None;
+    // The leader a redirect named last: a follower that still names a dead leader must not
+    // make the agent reconnect in a tight loop (it follows a new name at once, and the same
+    // name again only after the backoff).
+    let mut followed: Option<String> = None;
     let mut sessions = 0u64;
     while !shutdown.is_cancelled() {
         let mut connected = false;
+        if hint.is_some() {
+            followed = hint.clone();
+        }
         for addr in candidates(&agent, hint.take()) {
             if shutdown.is_cancelled() {
                 break;
@@ -59,7 +66,8 @@ pub(crate) async fn run(agent: Arc<Agent>, shutdown: CancellationToken) {
         *agent.session.lock().expect("lock") = None;
         if connected {
             backoff.reset();
-        } else if hint.is_none() {
+            followed = None;
+        } else if hint.is_none() || hint == followed {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(backoff.next_delay()) => {}
