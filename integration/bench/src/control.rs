@@ -78,9 +78,9 @@ pub async fn create(control: &mut Control, spec: ServiceSpec) -> Result<String> 
     Ok(service.id)
 }
 
-/// Tasks of `service` that are desired and actually RUNNING, as the manager sees them.
-pub async fn running(control: &mut Control, service: &str) -> Result<Vec<api::objects::Task>> {
-    let tasks = control
+/// Tasks of `service` whose desired state is RUNNING, whatever state they reached.
+pub async fn desired(control: &mut Control, service: &str) -> Result<Vec<api::objects::Task>> {
+    Ok(control
         .list_tasks(ListTasksRequest {
             service_ids: vec![service.to_string()],
             node_ids: vec![],
@@ -88,7 +88,12 @@ pub async fn running(control: &mut Control, service: &str) -> Result<Vec<api::ob
         })
         .await?
         .into_inner()
-        .tasks;
+        .tasks)
+}
+
+/// Tasks of `service` that are desired and actually RUNNING, as the manager sees them.
+pub async fn running(control: &mut Control, service: &str) -> Result<Vec<api::objects::Task>> {
+    let tasks = desired(control, service).await?;
     Ok(tasks
         .into_iter()
         .filter(|t| {

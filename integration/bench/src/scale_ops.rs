@@ -131,15 +131,7 @@ pub async fn running_tasks(
 ) -> Result<(usize, usize)> {
     let (mut running, mut duplicates) = (0, 0);
     for name in names {
-        let tasks = ctl
-            .list_tasks(ListTasksRequest {
-                service_ids: vec![name.clone()],
-                node_ids: vec![],
-                desired_running_only: true,
-            })
-            .await?
-            .into_inner()
-            .tasks;
+        let tasks = crate::control::desired(ctl, name).await?;
         let mut slots: Vec<u64> = tasks
             .iter()
             .filter(|t| {
