@@ -12,14 +12,21 @@ use super::Dispatcher;
 /// How many heartbeat periods a node may miss before it is DOWN.
 pub(super) const GRACE_PERIODS: u32 = 3;
 
+/// A node that has no session with this leader yet gets this many graces, as SwarmKit gives
+/// "unknown" nodes twice the grace: after a leader change every agent must notice, back off,
+/// redial and open a session while the new leader is busiest, and a healthy node must not be
+/// declared DOWN (its tasks rescheduled) for being late to reconnect.
+pub(super) const UNSEEN_GRACES: u32 = 2;
+
 impl Dispatcher {
     /// Counted in the longest period a node may be keeping (see `pace`).
     fn grace(&self, now: Instant) -> Duration {
         self.pace.lock().expect("pace lock").longest_held(now) * GRACE_PERIODS
     }
 
-    /// Nodes whose session went silent, and nodes that have had no session with this leader
-    /// for a whole grace period (a leader change, a node that never came up), become DOWN.
+    /// Nodes whose session went silent for a grace period, and nodes that have had no session
+    /// with this leader for [`UNSEEN_GRACES`] of them (a leader change, a node that never came
+    /// up), become DOWN.
     pub(super) async fn expire_silent_nodes(&self) -> Result<(), StoreError> {
         let now = Instant::now();
         let grace = self.grace(now);
@@ -52,7 +59,7 @@ impl Dispatcher {
                 .filter(|id| !sessions.contains_key(id))
                 .filter(|id| {
                     let since = *unseen.entry(id.clone()).or_insert(now);
-                    expired.contains(id) || now.duration_since(since) > grace
+                    expired.contains(id) || now.duration_since(since) > grace * UNSEEN_GRACES
                 })
                 .collect()
         };

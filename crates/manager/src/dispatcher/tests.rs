@@ -197,6 +197,32 @@ async fn a_node_that_connects_within_the_grace_period_is_never_marked_down() {
 }
 
 #[tokio::test]
+async fn a_node_without_a_session_gets_twice_the_grace_of_a_silent_one() {
+    let (store, d, stop) = setup().await;
+    let (s1, _rx) = d
+        .open_session("n1", NodeDescription::default())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let grace = period() * liveness::GRACE_PERIODS;
+    while store.view(|t| t.nodes["n2"].status.state) != NodeState::Down {
+        d.heartbeat("n1", &s1).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "n2 never connected and must go down"
+        );
+        tokio::time::sleep(period() / 4).await;
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited > grace * liveness::UNSEEN_GRACES,
+        "n2 was marked down after {waited:?}, before {} graces of {grace:?}",
+        liveness::UNSEEN_GRACES
+    );
+    stop.cancel();
+}
+
+#[tokio::test]
 async fn a_growing_cluster_is_told_a_longer_heartbeat_period() {
     let (store, d, stop) = setup().await;
     let add_workers = |from: usize, to: usize| {
