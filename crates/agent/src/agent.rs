@@ -18,7 +18,7 @@ use api::dispatcher::dispatcher_client::DispatcherClient;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
-use types::{Node, NodeDescription, Task, TaskStatus};
+use types::{NetworkView, Node, NodeDescription, Task, TaskStatus};
 
 use crate::controller::ControllerHandle;
 use crate::executor::Executor;
@@ -60,6 +60,9 @@ pub(crate) struct OpenSession {
 pub(crate) struct Received {
     pub session: u64,
     pub message: pb::SessionMessage,
+    /// The network view as of this message (the message carries it whole or as a change, see
+    /// [`crate::session`]); `None` when this session has not sent one this agent can read.
+    pub network: Option<Arc<NetworkView>>,
 }
 
 pub struct Agent {

@@ -18,6 +18,7 @@ pub mod agent;
 pub mod controller;
 pub mod describe;
 pub mod executor;
+mod followed_view;
 pub mod host_ports;
 pub mod join;
 pub mod network;

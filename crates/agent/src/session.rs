@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use types::NodeDescription;
 
 use crate::agent::{Agent, OpenSession, Received};
+use crate::followed_view::FollowedView;
 
 const RPC_TIMEOUT: Duration = Duration::from_secs(3);
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
@@ -132,12 +133,14 @@ async fn session(
     let mut period = Duration::from_millis(500);
     let mut heartbeat = tokio::time::interval(period);
     let mut session_id = String::new();
+    let mut view = FollowedView::default();
     tracing::info!(manager = %addr, "session open");
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             msg = stream.message() => match msg {
-                Ok(Some(m)) => {
+                Ok(Some(mut m)) => {
+                    let network = view.take_in(&mut m).map_err(SessionEnd::Failed)?;
                     if m.session_id != session_id {
                         session_id = m.session_id.clone();
                         *agent.session.lock().expect("lock") = Some(OpenSession {
@@ -151,7 +154,11 @@ async fn session(
                         heartbeat = tokio::time::interval(period);
                     }
                     remember_managers(agent, &m.managers);
-                    agent.received.send_replace(Some(Arc::new(Received { session: number, message: m })));
+                    agent.received.send_replace(Some(Arc::new(Received {
+                        session: number,
+                        message: m,
+                        network,
+                    })));
                 }
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(SessionEnd::Failed(e.to_string())),

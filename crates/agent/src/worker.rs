@@ -27,6 +27,7 @@ const STRAY_STOP_GRACE_MS: u64 = 10_000;
 pub(crate) async fn run(agent: Arc<Agent>, shutdown: CancellationToken) {
     let mut rx = agent.received.subscribe();
     let mut last_session = 0;
+    let mut last_view: Option<Arc<NetworkView>> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -36,6 +37,15 @@ pub(crate) async fn run(agent: Arc<Agent>, shutdown: CancellationToken) {
             continue;
         };
         apply(&agent, &received);
+        if let Some(view) = &received.network {
+            if !last_view
+                .as_ref()
+                .is_some_and(|last| Arc::ptr_eq(last, view))
+            {
+                agent.network.set_view((**view).clone());
+                last_view = Some(view.clone());
+            }
+        }
         if received.session != last_session {
             last_session = received.session;
             agent.sweep.notify_one();
@@ -53,11 +63,11 @@ fn apply(agent: &Agent, received: &Received) {
         }
     }
     reconcile_tasks(agent, tasks);
-    let (Some(node), Some(view)) = (m.node.clone(), m.network.clone()) else {
+    let Some(node) = m.node.clone() else {
         return;
     };
-    match (Node::try_from(node), NetworkView::try_from(view)) {
-        (Ok(node), Ok(view)) => {
+    match Node::try_from(node) {
+        Ok(node) => {
             agent.node_tx.send_if_modified(|cur| {
                 if cur.as_ref() == Some(&node) {
                     return false;
@@ -65,9 +75,8 @@ fn apply(agent: &Agent, received: &Received) {
                 *cur = Some(node.clone());
                 true
             });
-            agent.network.set_view(view);
         }
-        _ => tracing::warn!("ignoring a network view this agent cannot read"),
+        Err(e) => tracing::warn!(error = %e, "ignoring a node object this agent cannot read"),
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`meta`]: object IDs and versions shared by every stored object
 //! - [`node`], [`service`], [`task`], [`network`], [`cluster`]: the objects the store holds
 //! - [`netview`]: what a node's data plane is told: peers, endpoints, published services
+//! - [`netview_diff`]: what changed between two views, sent instead of the whole view
 //! - [`mesh`]: what a node's data plane reads back from its kernel: the mesh table
 //! - [`logs`]: which stream a log line came from
 //! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
@@ -18,6 +19,7 @@ pub mod logs;
 pub mod mesh;
 pub mod meta;
 pub mod netview;
+pub mod netview_diff;
 pub mod network;
 pub mod node;
 pub mod service;
@@ -30,6 +32,7 @@ pub use logs::LogStream;
 pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
 pub use meta::{new_id, now_ms, Meta};
 pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
+pub use netview_diff::ViewDiff;
 pub use network::{Network, NetworkSpec};
 pub use node::{
     ManagerStatus, Node, NodeAvailability, NodeDescription, NodeRole, NodeSpec, NodeState,

@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use types::{NetworkView, Node, Task, TaskState};
+use types::{Node, Task, TaskState};
+
+use super::view_log::ViewLog;
 
 /// Everything a node needs. Pushed when it differs from the last push in something the node
 /// does not already know; what is pushed is always the latest store state.
@@ -20,7 +22,7 @@ pub struct Assignment {
     pub tasks: Arc<[Task]>,
     /// One `Arc` per distinct view: the publisher keeps the previous one while the view does
     /// not change, so a different `Arc` means a different view.
-    pub network: Arc<NetworkView>,
+    pub network: Arc<ViewLog>,
     pub managers: Vec<String>,
     pub heartbeat_period: Duration,
 }
@@ -97,7 +99,7 @@ mod tests {
             session_id: "s".into(),
             node: Node::default(),
             tasks: tasks.into(),
-            network: Arc::new(NetworkView::default()),
+            network: Arc::new(ViewLog::default()),
             managers: vec!["10.0.0.1:2377".into()],
             heartbeat_period: Duration::from_millis(500),
         }
@@ -159,7 +161,7 @@ mod tests {
                 a
             }),
             ("the network view", |a| Assignment {
-                network: Arc::new(NetworkView::default()),
+                network: Arc::new(ViewLog::default()),
                 ..a.clone()
             }),
             ("the managers", |a| Assignment {

@@ -20,6 +20,7 @@ pub mod service;
 #[cfg(test)]
 mod tests;
 pub mod view;
+pub mod view_log;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

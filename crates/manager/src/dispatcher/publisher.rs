@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use store::{Event, EventBatch, Object, Store, Tables};
 use tokio::sync::broadcast::{self, error::TryRecvError};
-use types::{NetworkView, Task};
+use types::Task;
 
 use super::view::{self, MeshPart};
+use super::view_log::ViewLog;
 use super::Assignment;
 
 /// What a pass must redo for one node.
@@ -33,7 +34,7 @@ pub(super) struct Publisher {
     by_node: HashMap<String, BTreeSet<String>>,
     /// Task → what it adds to the network view, for tasks that add something.
     mesh: HashMap<String, MeshPart>,
-    network: Arc<NetworkView>,
+    network: Arc<ViewLog>,
     managers: Vec<String>,
     /// Nodes whose tasks or node object changed in the events of this pass.
     touched: HashSet<String>,
@@ -53,7 +54,7 @@ impl Publisher {
             placement: HashMap::new(),
             by_node: HashMap::new(),
             mesh: HashMap::new(),
-            network: Arc::new(NetworkView::default()),
+            network: Arc::new(ViewLog::default()),
             managers: Vec::new(),
             touched: HashSet::new(),
             rebuilt: false,
@@ -84,8 +85,7 @@ impl Publisher {
         }
         if self.network_stale {
             self.network_stale = false;
-            let next = view::network_view(t);
-            if next != *self.network {
+            if let Some(next) = self.network.advanced(view::network_view(t)) {
                 self.network = Arc::new(next);
                 self.shared_changed = true;
             }

@@ -159,7 +159,7 @@ async fn a_published_task_reaches_running_with_two_pushes() {
     let (own, other, last) = lifecycle("web").await;
     assert_eq!(own, 2, "the assignment, then the mesh gaining the backend");
     assert_eq!(other, 2);
-    let web = &last.network.services[0];
+    let web = &last.network.view.services[0];
     assert_eq!(web.backends.len(), 1);
     // What is pushed is the latest store state, reports included.
     assert_eq!(last.tasks[0].status.state, TaskState::Running);
@@ -221,7 +221,7 @@ async fn a_backend_on_another_node_is_pushed_to_every_node() {
         assert_eq!(pushed(&mut rx2), mesh_changed, "n2 after {state:?}");
     }
     let last = latest(&rx1);
-    let backends = &last.network.services[0].backends;
+    let backends = &last.network.view.services[0].backends;
     assert_eq!(backends.len(), 1);
     assert_eq!(backends[0].node_id, "n2");
     // The push for the mesh carries n1's own tasks as the store has them now.

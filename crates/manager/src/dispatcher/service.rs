@@ -69,14 +69,33 @@ fn to_status(e: DispatchError) -> Status {
     }
 }
 
-fn to_message(a: &Assignment) -> pb::SessionMessage {
+/// `a` for a session that last sent the view of version `sent` (`None`: nothing yet): the
+/// view whole the first time, what changed since afterwards, nothing when it did not change.
+fn to_message(a: &Assignment, sent: Option<u64>) -> pb::SessionMessage {
+    let log = &a.network;
+    let delta = match sent {
+        Some(v) if v == log.version => Some(None),
+        Some(v) => log.since(v).map(|d| {
+            Some(pb::NetworkViewDelta {
+                base_version: v,
+                ..(&d).into()
+            })
+        }),
+        None => None,
+    };
+    let (network, network_delta) = match delta {
+        Some(delta) => (None, delta),
+        None => (Some(log.view.clone().into()), None),
+    };
     pb::SessionMessage {
         session_id: a.session_id.clone(),
         tasks: a.tasks.iter().cloned().map(Into::into).collect(),
-        network: Some((*a.network).clone().into()),
+        network,
         managers: a.managers.clone(),
         heartbeat_period_ms: a.heartbeat_period.as_millis() as u64,
         node: Some(a.node.clone().into()),
+        network_version: log.version,
+        network_delta,
     }
 }
 
@@ -115,10 +134,12 @@ impl pb::dispatcher_server::Dispatcher for DispatcherService {
             .await
             .map_err(to_status)?;
         let stream = async_stream::stream! {
+            let mut sent = None;
             loop {
                 let current = rx.borrow_and_update().clone();
                 if let Some(a) = current {
-                    yield Ok(to_message(&a));
+                    yield Ok(to_message(&a, sent));
+                    sent = Some(a.network.version);
                 }
                 // The sender is dropped when the session is replaced, expires, or this
                 // manager stops leading: the stream ends and the agent reconnects.

@@ -9,6 +9,7 @@
 //! - [`service`]: Service, ServiceSpec, TaskSpec and their parts
 //! - [`task`]: Task, TaskStatus, attachments
 //! - [`network`]: Network, Cluster, and the dispatcher's NetworkView
+//! - [`view_diff`]: a change of the NetworkView, sent instead of the whole view
 //! - [`mesh`]: a node's mesh table, read back from its kernel (domain → wire only)
 
 mod mesh;
@@ -16,6 +17,7 @@ mod network;
 mod node;
 mod service;
 mod task;
+mod view_diff;
 
 use std::collections::{BTreeMap, HashMap};
 
