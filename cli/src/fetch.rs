@@ -1,5 +1,5 @@
 //! Reads of the cluster that several commands share, as domain types: one service, tasks,
-//! nodes. Below both the commands and the convergence wait, so neither imports the other.
+//! nodes, networks. Below both the commands and the convergence wait, so neither imports the other.
 
 use anyhow::{Context, Result};
 use api::control as pc;
@@ -34,4 +34,12 @@ pub async fn list_nodes(client: &mut Control) -> Result<Vec<Node>> {
         .into_iter()
         .map(|n| Node::try_from(n).context("unreadable node from the manager"))
         .collect()
+}
+
+pub async fn list_networks(client: &mut Control) -> Result<Vec<types::Network>> {
+    let reply = client
+        .list_networks(pc::ListNetworksRequest {})
+        .await
+        .or_status()?;
+    Ok(reply.networks.into_iter().map(Into::into).collect())
 }

@@ -49,14 +49,16 @@ enum Command {
     /// Manage services
     #[command(subcommand)]
     Service(service::ServiceCommand),
-    /// Inspect networks
+    /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Service(c) = &cli.command {
-        c.preflight()?;
+    match &cli.command {
+        Command::Service(c) => c.preflight()?,
+        Command::Network(c) => c.preflight()?,
+        _ => {}
     }
     let target = match cli.host {
         Some(addr) => client::Target::Tcp {

@@ -185,6 +185,35 @@ pub fn published_port_key(s: &str) -> Result<(u32, PortProtocol), String> {
     ))
 }
 
+/// `--network NAME` or `--network name=NAME,alias=ALIAS[,alias=…]`, as docker takes it.
+pub fn network_target(s: &str) -> Result<types::NetworkTarget, String> {
+    if !s.contains('=') {
+        return Ok(types::NetworkTarget {
+            target: s.to_string(),
+            aliases: Vec::new(),
+        });
+    }
+    let mut t = types::NetworkTarget::default();
+    for field in s.split(',') {
+        let (key, value) = field
+            .split_once('=')
+            .ok_or_else(|| format!("`{field}` is not key=value (in `{s}`)"))?;
+        match key.trim() {
+            "name" | "target" => t.target = value.to_string(),
+            "alias" => t.aliases.push(value.to_string()),
+            other => {
+                return Err(format!(
+                    "`{other}` is not a network option; use name=NET,alias=NAME"
+                ))
+            }
+        }
+    }
+    if t.target.is_empty() {
+        return Err(format!("`{s}` names no network; add name=NET"));
+    }
+    Ok(t)
+}
+
 /// `NAME=REPLICAS` for `service scale`.
 pub fn scale(s: &str) -> Result<(String, u64), String> {
     let (name, replicas) = s

@@ -46,6 +46,7 @@ fn port(published: u32, target: u32, protocol: i32) -> EndpointSpec {
             published_port: published,
             publish_mode: 0,
         }],
+        mode: 0,
     }
 }
 

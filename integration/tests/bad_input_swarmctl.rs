@@ -1,5 +1,5 @@
 //! Issues 2/3/8, a table of malformed `swarmctl` invocations against a live cluster (1 manager
-//! `m1` + 1 worker `w1`, services `web` publishing 8080 and `other`): each must exit non-zero,
+//! `m1` + 1 worker `w1`, services `web` publishing 8080 and `other` on network `back`): each must exit non-zero,
 //! name the offending flag or field on stderr, and leave the cluster state unchanged (read back
 //! with `service ls`, `service inspect`, `node ls` and `cluster inspect` before and after).
 
@@ -179,7 +179,78 @@ fn table() -> Vec<Case> {
         ),
         case(&["node", "demote", "m1"], &["m1", "last manager"]),
         case(&["node", "rm", "w1"], &["w1", "--force"]),
+        // Networks.
+        net(
+            &["--driver", "bridge", "x"],
+            &["--driver", "bridge", "overlay"],
+        ),
+        net(
+            &["--subnet", "10.0.9.0", "x"],
+            &["--subnet", "10.0.9.0", "CIDR"],
+        ),
+        net(
+            &["--subnet", "10.0.9.7/24", "x"],
+            &["--subnet", "10.0.9.0/24"],
+        ),
+        net(
+            &["--subnet", "10.0.9.0/24", "--gateway", "10.0.8.1", "x"],
+            &["--gateway", "10.0.8.1"],
+        ),
+        net(&["--gateway", "10.0.8.1", "x"], &["--gateway", "--subnet"]),
+        net(&["bad/name"], &["NAME", "bad/name"]),
+        net(&["ingress"], &["NAME", "ingress"]),
+        net(&["back"], &["back", "already exists"]),
+        net(
+            &["--subnet", "10.255.1.0/24", "x"],
+            &["subnet", "10.255.1.0/24", "ingress"],
+        ),
+        net(&["--label", "=v", "x"], &["--label", "empty key"]),
+        case(
+            &["network", "rm", "ingress"],
+            &["ingress", "cannot be removed"],
+        ),
+        case(
+            &["network", "rm", "back"],
+            &["back", "other", "--network-rm"],
+        ),
+        case(&["network", "rm", "nosuchnet"], &["nosuchnet", "not found"]),
+        create(
+            &["--network", "nosuchnet"],
+            &["networks[0]", "nosuchnet", "network create"],
+        ),
+        create(&["--network", "ingress"], &["--network", "--publish"]),
+        create(
+            &["--network", "name=back,alias=bad_alias"],
+            &["--network", "bad_alias"],
+        ),
+        create(
+            &["--network", "name=back,colour=red"],
+            &["--network", "colour"],
+        ),
+        create(
+            &["--endpoint-mode", "dnsrr", "--publish", "9100:80"],
+            &["--endpoint-mode vip"],
+        ),
+        create(
+            &["--endpoint-mode", "anycast"],
+            &["--endpoint-mode", "anycast"],
+        ),
+        case(
+            &["service", "update", "--network-rm", "nosuchnet", "web"],
+            &["--network-rm", "nosuchnet"],
+        ),
+        case(
+            &["service", "update", "--network-add", "back", "other"],
+            &["--network-add", "back", "already"],
+        ),
     ]
+}
+
+/// `network create EXTRA...`.
+fn net(extra: &[&str], names: &[&'static str]) -> Case {
+    let mut args = vec!["network", "create"];
+    args.extend_from_slice(extra);
+    case(&args, names)
 }
 
 /// Everything a refused command must not change, as `swarmctl` reads it back.
@@ -190,6 +261,8 @@ fn state(cluster: &mut Cluster) -> String {
         &["service", "inspect", "web", "other"],
         &["node", "ls", "--format", "json"],
         &["cluster", "inspect"],
+        &["network", "ls", "--format", "json"],
+        &["network", "inspect", "back"],
     ] {
         out.push_str(&cluster.ctl(args).expect_ok().stdout);
     }
@@ -214,7 +287,8 @@ fn settled_state(cluster: &mut Cluster) -> String {
 fn malformed_invocations_are_refused_by_name_and_change_nothing() {
     let mut cluster = Cluster::start(1, 1);
     cluster.create_service("web", &["--replicas", "2", "--publish", "8080:80", "nginx"]);
-    cluster.create_service("other", &["nginx"]);
+    cluster.ctl(&["network", "create", "back"]).expect_ok();
+    cluster.create_service("other", &["--network", "back", "nginx"]);
     cluster.wait_running("web", 2, Duration::from_secs(20));
     cluster.wait_running("other", 1, Duration::from_secs(20));
     let mut before = settled_state(&mut cluster);

@@ -146,6 +146,15 @@ pub struct SpecFlags {
     /// Overwrite the default ENTRYPOINT of the image
     #[arg(long, value_name = "CMD")]
     pub entrypoint: Option<String>,
+    /// How the service is found on its networks: one virtual IP, or DNS round robin
+    #[arg(long, value_enum)]
+    pub endpoint_mode: Option<EndpointModeArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EndpointModeArg {
+    Vip,
+    Dnsrr,
 }
 
 impl SpecFlags {
@@ -153,6 +162,12 @@ impl SpecFlags {
     pub fn apply(&self, spec: &mut ServiceSpec) {
         if let (Some(r), types::ServiceMode::Replicated { .. }) = (self.replicas, spec.mode) {
             spec.mode = types::ServiceMode::Replicated { replicas: r };
+        }
+        if let Some(m) = self.endpoint_mode {
+            spec.endpoint.mode = match m {
+                EndpointModeArg::Vip => types::EndpointMode::Vip,
+                EndpointModeArg::Dnsrr => types::EndpointMode::Dnsrr,
+            };
         }
         let task = &mut spec.task;
         set(&mut task.placement.max_replicas, self.max_replicas);
@@ -286,6 +301,7 @@ const FLAG_OF_FIELD: &[(&str, &str)] = &[
     ("spec.rollback.delay_ms", "--rollback-delay"),
     ("spec.rollback.monitor_ms", "--rollback-monitor"),
     ("spec.endpoint.ports", "--publish"),
+    ("spec.task.networks", "--network"),
 ];
 
 /// Validates a spec before sending it, naming the flag at fault.

@@ -73,6 +73,9 @@ pub struct CreateArgs {
     /// Placement preference, e.g. spread=node.labels.zone
     #[arg(long)]
     pub placement_pref: Vec<String>,
+    /// Attach to a network: NAME or name=NAME,alias=ALIAS (repeat for more, in order)
+    #[arg(long, value_parser = parse::network_target)]
+    pub network: Vec<types::NetworkTarget>,
     /// Set environment variables (KEY=VALUE)
     #[arg(long, short = 'e')]
     pub env: Vec<String>,
@@ -118,6 +121,12 @@ pub struct UpdateArgs {
     pub placement_pref_add: Vec<String>,
     #[arg(long)]
     pub placement_pref_rm: Vec<String>,
+    /// Attach to a network: NAME or name=NAME,alias=ALIAS
+    #[arg(long, value_parser = parse::network_target)]
+    pub network_add: Vec<types::NetworkTarget>,
+    /// Detach from a network (name or ID)
+    #[arg(long)]
+    pub network_rm: Vec<String>,
     /// Add or update environment variables (KEY=VALUE)
     #[arg(long)]
     pub env_add: Vec<String>,
@@ -209,6 +218,7 @@ pub fn spec_from_create(args: &CreateArgs) -> Result<ServiceSpec> {
     c.labels = args.container_label.iter().cloned().collect();
     spec.task.placement.constraints = args.constraint.clone();
     spec.task.placement.preferences = args.placement_pref.clone();
+    spec.task.networks = args.network.clone();
     args.spec.apply(&mut spec);
     flags::check(&spec)?;
     Ok(spec)
@@ -218,8 +228,13 @@ fn remove_from<T: PartialEq>(list: &mut Vec<T>, unwanted: &[T]) {
     list.retain(|x| !unwanted.contains(x));
 }
 
-/// Applies `service update` flags to the current spec.
-pub fn spec_from_update(args: &UpdateArgs, current: &ServiceSpec) -> Result<ServiceSpec> {
+/// Applies `service update` flags to the current spec; `networks` resolves the names
+/// `--network-rm` is given to the IDs the spec holds.
+pub fn spec_from_update(
+    args: &UpdateArgs,
+    current: &ServiceSpec,
+    networks: &[types::Network],
+) -> Result<ServiceSpec> {
     let mut spec = current.clone();
     if args.spec.replicas.is_some() && spec.mode == ServiceMode::Global {
         bail!(
@@ -270,6 +285,37 @@ pub fn spec_from_update(args: &UpdateArgs, current: &ServiceSpec) -> Result<Serv
                 .any(|a| a.published_port != 0 && (a.published_port, a.protocol) == key)
     });
     ports.extend(args.publish_add.iter().copied());
+    let named = |target: &str, query: &str| {
+        target == query
+            || networks
+                .iter()
+                .any(|n| n.id == target && (n.spec.name == query || n.id.starts_with(query)))
+    };
+    for query in &args.network_rm {
+        let before = spec.task.networks.len();
+        spec.task.networks.retain(|n| !named(&n.target, query));
+        if spec.task.networks.len() == before {
+            bail!(
+                "invalid --network-rm: service {} is not attached to network `{query}`",
+                spec.name
+            );
+        }
+    }
+    for added in &args.network_add {
+        if spec
+            .task
+            .networks
+            .iter()
+            .any(|n| named(&n.target, &added.target))
+        {
+            bail!(
+                "invalid --network-add: service {} is attached to network `{}` already",
+                spec.name,
+                added.target
+            );
+        }
+        spec.task.networks.push(added.clone());
+    }
     if args.force {
         spec.task.force_update += 1;
     }
@@ -291,7 +337,11 @@ async fn create(client: &mut Control, args: CreateArgs) -> Result<()> {
 
 async fn update(client: &mut Control, args: UpdateArgs) -> Result<()> {
     let current = crate::fetch::service(client, &args.service).await?;
-    let spec = spec_from_update(&args, &current.spec)?;
+    let networks = match args.network_rm.is_empty() && args.network_add.is_empty() {
+        true => Vec::new(),
+        false => crate::fetch::list_networks(client).await?,
+    };
+    let spec = spec_from_update(&args, &current.spec, &networks)?;
     let service = client
         .update_service(pc::UpdateServiceRequest {
             id: current.id.clone(),

@@ -114,6 +114,18 @@ pub fn pretty(s: &Service) -> String {
             }
         }
     }
+    if !spec.task.networks.is_empty() {
+        line("Networks:", String::new());
+        for n in &spec.task.networks {
+            let vip = s.virtual_ips.iter().find(|v| v.network_id == n.target);
+            let mut v = vip.map_or(String::new(), |v| format!("VIP {}", v.addr));
+            if !n.aliases.is_empty() {
+                v.push_str(&format!(" aliases [{}]", n.aliases.join(" ")));
+            }
+            line(&format!(" {}", n.target), v.trim().to_string());
+        }
+    }
+    line("Endpoint Mode:", spec.endpoint.mode.as_str().into());
     if !s.endpoint_ports.is_empty() {
         line("Ports:", String::new());
         for p in &s.endpoint_ports {

@@ -118,7 +118,7 @@ fn update_changes_only_what_is_named() {
     .unwrap() else {
         panic!("not an update")
     };
-    let spec = spec_from_update(&args, &current).unwrap();
+    let spec = spec_from_update(&args, &current, &[]).unwrap();
     assert_eq!(spec.task.container.image, "nginx:1.28");
     assert_eq!(spec.replicas(), Some(5));
     assert_eq!(spec.endpoint.ports.len(), 1);
@@ -235,4 +235,65 @@ fn ls_counts_running_over_desired_and_shows_ingress_ports() {
             "*:8080->80/tcp"
         ]
     );
+}
+
+#[test]
+fn networks_are_added_with_aliases_and_removed_by_name_or_id() {
+    let current = create_spec(&[
+        "create",
+        "--name=web",
+        "--network=front",
+        "--network",
+        "name=back,alias=www,alias=web2",
+        "--endpoint-mode=dnsrr",
+        "nginx",
+    ])
+    .unwrap();
+    let targets: Vec<&str> = current
+        .task
+        .networks
+        .iter()
+        .map(|n| n.target.as_str())
+        .collect();
+    assert_eq!(targets, ["front", "back"]);
+    assert_eq!(current.task.networks[1].aliases, ["www", "web2"]);
+    assert_eq!(current.endpoint.mode, types::EndpointMode::Dnsrr);
+
+    // As stored: IDs. `--network-rm` takes the name the user knows.
+    let mut stored = current.clone();
+    stored.task.networks[0].target = "id-front".into();
+    stored.task.networks[1].target = "id-back".into();
+    let nets: Vec<types::Network> = [("id-front", "front"), ("id-back", "back")]
+        .iter()
+        .map(|(id, name)| types::Network {
+            id: id.to_string(),
+            meta: Default::default(),
+            spec: types::NetworkSpec::overlay(name),
+        })
+        .collect();
+    let update = |args: &[&str]| {
+        let mut all = vec!["update"];
+        all.extend_from_slice(args);
+        all.push("web");
+        let ServiceCommand::Update(a) = parse(&all).unwrap() else {
+            panic!("not an update")
+        };
+        spec_from_update(&a, &stored, &nets)
+    };
+    let spec = update(&["--network-rm=front", "--network-add=extra"]).unwrap();
+    let targets: Vec<&str> = spec
+        .task
+        .networks
+        .iter()
+        .map(|n| n.target.as_str())
+        .collect();
+    assert_eq!(targets, ["id-back", "extra"]);
+    let e = update(&["--network-rm=nope"]).unwrap_err().to_string();
+    assert!(e.contains("--network-rm") && e.contains("nope"), "{e}");
+    let e = update(&["--network-add=back"]).unwrap_err().to_string();
+    assert!(e.contains("--network-add") && e.contains("already"), "{e}");
+    let e = create_spec(&["create", "--network=name=x,alias=a_b", "nginx"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("invalid --network:"), "{e}");
 }

@@ -1,12 +1,12 @@
 //! Finding objects the way docker's CLI does: full ID, unique ID prefix, or name/hostname.
 
-use types::{Node, Service, Task};
+use types::{Network, Node, Service, Task};
 
 use crate::tables::Tables;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
-    #[error("{kind} {query} not found")]
+    #[error("{kind} {query} not found; list them with `swarmctl {kind} ls`")]
     NotFound { kind: &'static str, query: String },
     #[error("{kind} {query} is ambiguous ({count} match); use a longer ID prefix")]
     Ambiguous {
@@ -90,6 +90,27 @@ impl Tables {
             .filter(|t| !query.is_empty() && t.id.starts_with(query))
             .collect();
         pick("task", query, self.tasks.get(query), Vec::new(), by_prefix)
+    }
+
+    /// A network by ID, name or unique ID prefix.
+    pub fn find_network(&self, query: &str) -> Result<&Network, LookupError> {
+        let by_name = self
+            .networks
+            .values()
+            .filter(|n| n.spec.name == query)
+            .collect();
+        let by_prefix = self
+            .networks
+            .values()
+            .filter(|n| !query.is_empty() && n.id.starts_with(query))
+            .collect();
+        pick(
+            "network",
+            query,
+            self.networks.get(query),
+            by_name,
+            by_prefix,
+        )
     }
 }
 

@@ -102,6 +102,17 @@ fn cluster_spec(flags: &Flags) -> Result<ClusterSpec> {
             .map_err(|e| anyhow!("--ingress-subnet: {e}"))?;
         spec.ingress_subnet = pool.subnet();
     }
+    if !flags.default_addr_pool.is_empty() {
+        spec.default_addr_pool = flags.default_addr_pool.clone();
+    }
+    if let Some(n) = flags.default_addr_pool_mask_len {
+        spec.default_addr_pool_mask_len = n;
+    }
+    manager::allocator::subnets::check_pools(
+        &spec.default_addr_pool,
+        spec.default_addr_pool_mask_len,
+    )
+    .map_err(|e| anyhow!("--default-addr-pool / --default-addr-pool-mask-len: {e}"))?;
     Ok(spec)
 }
 

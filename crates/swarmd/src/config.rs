@@ -70,6 +70,13 @@ pub struct Flags {
     /// Subnet of the ingress overlay for a new cluster.
     #[arg(long)]
     pub ingress_subnet: Option<String>,
+    /// Where user networks' subnets come from, for a new cluster (repeatable; Docker's
+    /// default: 10.0.0.0/8).
+    #[arg(long = "default-addr-pool")]
+    pub default_addr_pool: Vec<String>,
+    /// Prefix length of the subnets cut from the default pools, for a new cluster (24).
+    #[arg(long)]
+    pub default_addr_pool_mask_len: Option<u32>,
     /// Lifetime of node certificates for a new cluster (`90d`, `1h`, `20s`); nodes renew them
     /// automatically in the second half of it.
     #[arg(long, value_parser = parse_cert_validity)]

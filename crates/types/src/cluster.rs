@@ -21,6 +21,20 @@ pub struct ClusterSpec {
     /// stop counting and the reaper may delete them (SwarmKit waits 24 h too).
     #[serde(default = "default_orphan_after_ms")]
     pub orphan_after_ms: u64,
+    /// CIDRs user networks' subnets are cut from (`--default-addr-pool`).
+    #[serde(default = "default_addr_pool")]
+    pub default_addr_pool: Vec<String>,
+    /// Prefix length of those subnets (`--default-addr-pool-mask-len`).
+    #[serde(default = "default_addr_pool_mask_len")]
+    pub default_addr_pool_mask_len: u32,
+}
+
+fn default_addr_pool() -> Vec<String> {
+    vec![crate::network::DEFAULT_ADDR_POOL.to_string()]
+}
+
+fn default_addr_pool_mask_len() -> u32 {
+    crate::network::DEFAULT_ADDR_POOL_MASK_LEN
 }
 
 /// Docker's default: 90 days.
@@ -47,6 +61,8 @@ impl Default for ClusterSpec {
             ingress_subnet: crate::network::DEFAULT_INGRESS_SUBNET.to_string(),
             node_cert_validity_secs: DEFAULT_NODE_CERT_VALIDITY_SECS,
             orphan_after_ms: DEFAULT_ORPHAN_AFTER_MS,
+            default_addr_pool: default_addr_pool(),
+            default_addr_pool_mask_len: default_addr_pool_mask_len(),
         }
     }
 }

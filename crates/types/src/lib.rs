@@ -33,14 +33,14 @@ pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
 pub use meta::{new_id, now_ms, Meta};
 pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
 pub use netview_diff::ViewDiff;
-pub use network::{Network, NetworkSpec};
+pub use network::{Network, NetworkSpec, NetworkTarget, VirtualIp};
 pub use node::{
     ManagerStatus, Node, NodeAvailability, NodeDescription, NodeRole, NodeSpec, NodeState,
     NodeStatus, Platform, Reachability, Resources,
 };
 pub use service::{
-    ContainerSpec, EndpointSpec, FailureAction, HealthCheck, Placement, PortConfig, PortProtocol,
-    PublishMode, ResourceRequirements, RestartCondition, RestartPolicy, Service, ServiceMode,
-    ServiceSpec, TaskSpec, UpdateConfig, UpdateOrder, UpdateState, UpdateStatus,
+    ContainerSpec, EndpointMode, EndpointSpec, FailureAction, HealthCheck, Placement, PortConfig,
+    PortProtocol, PublishMode, ResourceRequirements, RestartCondition, RestartPolicy, Service,
+    ServiceMode, ServiceSpec, TaskSpec, UpdateConfig, UpdateOrder, UpdateState, UpdateStatus,
 };
 pub use task::{HealthState, NetworkAttachment, Task, TaskState, TaskStatus};

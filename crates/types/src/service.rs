@@ -132,6 +132,9 @@ pub struct TaskSpec {
     pub placement: Placement,
     /// Bumped by `service update --force` to replace tasks without another change.
     pub force_update: u64,
+    /// User networks, in the order the task's interfaces follow.
+    #[serde(default)]
+    pub networks: Vec<crate::network::NetworkTarget>,
 }
 
 #[derive(
@@ -186,6 +189,26 @@ pub struct PortConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointSpec {
     pub ports: Vec<PortConfig>,
+    #[serde(default)]
+    pub mode: EndpointMode,
+}
+
+/// How a service is found on its networks: one virtual IP balanced over its tasks (the
+/// default, as Docker), or DNS round robin over the task addresses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EndpointMode {
+    #[default]
+    Vip,
+    Dnsrr,
+}
+
+impl EndpointMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointMode::Vip => "vip",
+            EndpointMode::Dnsrr => "dnsrr",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,4 +323,7 @@ pub struct Service {
     pub update_status: Option<UpdateStatus>,
     /// Bumped on every spec change; a task whose `spec_version` is lower is out of date.
     pub spec_version: u64,
+    /// One per user network in vip mode, allocated with the service.
+    #[serde(default)]
+    pub virtual_ips: Vec<crate::network::VirtualIp>,
 }

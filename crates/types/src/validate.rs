@@ -56,7 +56,8 @@ pub fn validate_service_spec(spec: &ServiceSpec) -> Result<(), ValidationError> 
     if let Some(rollback) = &spec.rollback {
         validate_update("spec.rollback", rollback)?;
     }
-    validate_ports(&spec.endpoint.ports)
+    validate_ports(&spec.endpoint.ports)?;
+    network::validate_service_networks(spec)
 }
 
 /// Checks what a user may set on a node (`node update`).
@@ -66,16 +67,17 @@ pub fn validate_node_spec(spec: &NodeSpec) -> Result<(), ValidationError> {
 
 /// Docker's rule: a DNS label of letters, digits and inner hyphens, at most 63 characters.
 pub fn validate_service_name(name: &str) -> Result<(), ValidationError> {
-    const FIELD: &str = "spec.name";
+    validate_dns_label("spec.name", name, "give the service a name such as `web`")
+}
+
+/// A name other containers resolve: letters, digits and inner hyphens, at most 63 characters.
+fn validate_dns_label(field: &str, name: &str, empty_fix: &str) -> Result<(), ValidationError> {
     if name.is_empty() {
-        return fail(
-            FIELD,
-            "the name is empty; give the service a name such as `web`",
-        );
+        return fail(field, format!("the name is empty; {empty_fix}"));
     }
     if name.len() > 63 {
         return fail(
-            FIELD,
+            field,
             format!("`{name}` is {} characters long; use at most 63", name.len()),
         );
     }
@@ -84,13 +86,13 @@ pub fn validate_service_name(name: &str) -> Result<(), ValidationError> {
         .find(|c| !c.is_ascii_alphanumeric() && *c != '-')
     {
         return fail(
-            FIELD,
+            field,
             format!("`{name}` contains {c:?}; use only letters, digits and `-`"),
         );
     }
     if name.starts_with('-') || name.ends_with('-') {
         return fail(
-            FIELD,
+            field,
             format!("`{name}` starts or ends with `-`; begin and end with a letter or digit"),
         );
     }
@@ -384,6 +386,9 @@ fn validate_ports(ports: &[PortConfig]) -> Result<(), ValidationError> {
     }
     Ok(())
 }
+
+mod network;
+pub use network::validate_network_spec;
 
 #[cfg(test)]
 mod tests;

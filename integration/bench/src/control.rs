@@ -59,6 +59,7 @@ pub fn service_spec(
         task: Some(task),
         mode: Some(Mode::Replicas(replicas)),
         endpoint: publish.map(|(published, target)| EndpointSpec {
+            mode: 0,
             ports: vec![PortConfig {
                 published_port: published,
                 target_port: target,

@@ -3,6 +3,7 @@
 //! - [`ipam`]: the address pool of a subnet, rebuilt from the store on every pass, and MACs
 //! - [`plan`]: one pass — the ingress network, node IPs, task IPs — as a pure function
 //! - [`ports`]: published-port allocation, called by the control API when storing a service
+//! - [`subnets`]: user networks' subnets, VNIs and address pools, for the control API and [`plan`]
 //!
 //! The [`Allocator`] moves tasks from `New` to `Pending` once they have an address; see
 //! docs/task-model.md for who writes what.
@@ -10,9 +11,12 @@
 pub mod ipam;
 pub mod plan;
 pub mod ports;
+pub mod subnets;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod user_network_tests;
 
 use std::time::Duration;
 

@@ -1,11 +1,15 @@
 //! One allocation pass, as a pure function of the store: the ingress network if it is
-//! missing, an ingress IP for every node without one, and an IP + MAC for every new task.
+//! missing, an ingress IP for every node without one, and for every new task an IP + MAC on
+//! ingress (first, as the data plane expects) and on each of its service's user networks.
 
 use store::Tables;
 use types::network::INGRESS_NAME;
 use types::{Network, NetworkAttachment, NetworkSpec, Node, Task, TaskState};
 
+use std::collections::HashMap;
+
 use super::ipam::{mac_for, IngressPool, IpamError};
+use super::subnets::pool_of;
 
 /// What a pass writes.
 #[derive(Debug, Default)]
@@ -78,6 +82,7 @@ pub fn allocate(tables: &Tables, now_ms: i64) -> Result<Allocation, IpamError> {
         .filter(|t| t.status.state == TaskState::New && t.desired_state <= TaskState::Running)
         .collect();
     waiting.sort_by_key(|t| (t.meta.created_at_ms, t.id.as_str()));
+    let mut user_pools: HashMap<String, IngressPool> = HashMap::new();
     for t in waiting {
         let Some(service) = tables.services.get(&t.service_id) else {
             // Its service is gone: the orchestrator removes it.
@@ -108,13 +113,62 @@ pub fn allocate(tables: &Tables, now_ms: i64) -> Result<Allocation, IpamError> {
                 }
             },
         };
-        t.networks = vec![attachment];
+        let mut networks = vec![attachment];
+        match user_attachments(tables, &t, &mut user_pools) {
+            Ok(more) => networks.extend(more),
+            Err(err) => {
+                if t.status.err != err {
+                    t.status.err = err;
+                    t.status.timestamp_ms = now_ms;
+                    out.tasks.push(t);
+                }
+                continue;
+            }
+        }
+        t.networks = networks;
         t.endpoint_ports = service.endpoint_ports.clone();
         t.status.state = TaskState::Pending;
         t.status.message = "allocated".to_string();
         t.status.err.clear();
         t.status.timestamp_ms = now_ms;
         out.tasks.push(t);
+    }
+    Ok(out)
+}
+
+/// The task's addresses on its user networks, in its spec's order (kept where it has them); an
+/// error message for `status.err` when a network is gone or full.
+fn user_attachments(
+    tables: &Tables,
+    task: &Task,
+    pools: &mut HashMap<String, IngressPool>,
+) -> Result<Vec<NetworkAttachment>, String> {
+    let mut out = Vec::new();
+    for target in &task.spec.networks {
+        if let Some(kept) = task.networks.iter().find(|a| a.network_id == target.target) {
+            out.push(kept.clone());
+            continue;
+        }
+        let Some(network) = tables.networks.get(&target.target) else {
+            return Err(format!("network {} no longer exists", target.target));
+        };
+        if !pools.contains_key(&network.id) {
+            let pool = pool_of(tables, network)
+                .ok_or_else(|| format!("network {} has no usable subnet", network.spec.name))?;
+            pools.insert(network.id.clone(), pool);
+        }
+        let pool = pools.get_mut(&network.id).expect("inserted");
+        let ip = pool.allocate().ok_or_else(|| {
+            format!(
+                "network {} ({}) has no free address",
+                network.spec.name, network.spec.subnet
+            )
+        })?;
+        out.push(NetworkAttachment {
+            network_id: network.id.clone(),
+            addr: ip.to_string(),
+            mac: mac_for(ip),
+        });
     }
     Ok(out)
 }

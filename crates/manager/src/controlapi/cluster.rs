@@ -2,7 +2,7 @@
 
 use api::control as pc;
 use store::{Object, Store};
-use types::{Cluster, Network};
+use types::Cluster;
 
 use super::error::ApiError;
 use security::{new_join_token, RootCa};
@@ -45,42 +45,4 @@ pub async fn rotate_join_tokens(
         })
         .await?;
     get(store)
-}
-
-pub fn list_networks(store: &Store) -> Vec<Network> {
-    store.view(|t| t.networks.values().cloned().collect())
-}
-
-/// A network by ID, name or unique ID prefix, as docker resolves them.
-pub fn get_network(store: &Store, query: &str) -> Result<Network, ApiError> {
-    store.view(|t| {
-        if let Some(n) = t.networks.get(query) {
-            return Ok(n.clone());
-        }
-        let by_name: Vec<&Network> = t
-            .networks
-            .values()
-            .filter(|n| n.spec.name == query)
-            .collect();
-        let by_prefix: Vec<&Network> = t
-            .networks
-            .values()
-            .filter(|n| !query.is_empty() && n.id.starts_with(query))
-            .collect();
-        for candidates in [by_name, by_prefix] {
-            match candidates.as_slice() {
-                [] => continue,
-                [one] => return Ok((*one).clone()),
-                many => {
-                    return Err(ApiError::InvalidArgument(format!(
-                        "network {query} is ambiguous ({} match); use a longer ID prefix",
-                        many.len()
-                    )))
-                }
-            }
-        }
-        Err(ApiError::NotFound(format!(
-            "network {query} not found; list networks with `swarmctl network ls`"
-        )))
-    })
 }

@@ -10,6 +10,7 @@ use types::convert::ConvertError;
 use types::validate::ValidationError;
 
 use crate::allocator::ports::PortError;
+use crate::allocator::subnets::SubnetError;
 
 /// Why a control API call failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum ApiError {
     Convert(#[from] ConvertError),
     #[error("invalid spec.endpoint.ports: {0}")]
     Ports(#[from] PortError),
+    #[error(transparent)]
+    Subnet(#[from] SubnetError),
     /// The request itself is malformed (missing spec, nothing to rotate, ...).
     #[error("{0}")]
     InvalidArgument(String),
@@ -56,6 +59,10 @@ impl ApiError {
             }
             ApiError::Ports(PortError::Exhausted { .. }) => Code::ResourceExhausted,
             ApiError::Ports(_) => Code::InvalidArgument,
+            ApiError::Subnet(SubnetError::Overlaps { .. } | SubnetError::Underlay { .. }) => {
+                Code::InvalidArgument
+            }
+            ApiError::Subnet(_) => Code::ResourceExhausted,
             ApiError::AlreadyExists(_) => Code::AlreadyExists,
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::FailedPrecondition(_) => Code::FailedPrecondition,

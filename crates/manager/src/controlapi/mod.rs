@@ -6,13 +6,15 @@
 //!
 //! - [`services`]: create, get, update (and rollback), remove, list services; list tasks
 //! - [`nodes`]: list, get, update (availability, labels, promote/demote), remove nodes
-//! - [`cluster`]: the cluster object, join-token rotation, networks
+//! - [`cluster`]: the cluster object, join-token rotation
+//! - [`networks`]: user overlay networks; a service's networks and virtual IPs
 //! - [`agents`]: what is read from a node's agent: its live mesh table, task logs
 //! - [`error`]: the one mapping from failures to `tonic::Status`
 
 pub mod agents;
 pub mod cluster;
 pub mod error;
+pub mod networks;
 pub mod nodes;
 pub mod services;
 
@@ -207,7 +209,7 @@ impl Control for ControlApi {
         &self,
         _: Request<pc::ListNetworksRequest>,
     ) -> Result<Response<pc::ListNetworksResponse>, Status> {
-        let networks = cluster::list_networks(&self.store);
+        let networks = networks::list(&self.store);
         Ok(Response::new(pc::ListNetworksResponse {
             networks: networks.into_iter().map(Into::into).collect(),
         }))
@@ -217,7 +219,22 @@ impl Control for ControlApi {
         &self,
         request: Request<pc::GetNetworkRequest>,
     ) -> Result<Response<pb::Network>, Status> {
-        reply(cluster::get_network(&self.store, &request.into_inner().id))
+        reply(networks::get(&self.store, &request.into_inner().id))
+    }
+
+    async fn create_network(
+        &self,
+        request: Request<pc::CreateNetworkRequest>,
+    ) -> Result<Response<pb::Network>, Status> {
+        reply(networks::create(&self.store, request.into_inner()).await)
+    }
+
+    async fn remove_network(
+        &self,
+        request: Request<pc::RemoveNetworkRequest>,
+    ) -> Result<Response<pc::RemoveNetworkResponse>, Status> {
+        networks::remove(&self.store, &request.into_inner().id).await?;
+        Ok(Response::new(pc::RemoveNetworkResponse {}))
     }
 
     async fn node_mesh(

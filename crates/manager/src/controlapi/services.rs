@@ -8,6 +8,7 @@ use types::validate::validate_service_spec;
 use types::{Service, ServiceSpec, Task, TaskState, UpdateState, UpdateStatus};
 
 use super::error::ApiError;
+use super::networks;
 use crate::allocator::ports::allocate_published_ports;
 
 /// Decodes and validates a spec from a request; nothing is read or written yet.
@@ -40,10 +41,13 @@ pub async fn create(store: &Store, req: pc::CreateServiceRequest) -> Result<Serv
             }
             let id = types::new_id();
             let endpoint_ports = allocate_published_ports(tables, &id, &spec.endpoint.ports)?;
+            let mut spec = spec.clone();
+            let virtual_ips = networks::attach(tables, &mut spec, &[])?;
             tx.create(Object::Service(Service {
                 id: id.clone(),
-                spec: spec.clone(),
+                spec,
                 endpoint_ports,
+                virtual_ips,
                 spec_version: 1,
                 ..Default::default()
             }));
@@ -76,14 +80,13 @@ pub async fn update(store: &Store, req: pc::UpdateServiceRequest) -> Result<Serv
         .update(|tables, tx| {
             let current = tables.find_service(&req.id)?;
             check_version("service", &current.id, req.version, current.meta.version)?;
-            let spec = match &new_spec {
+            let mut spec = match &new_spec {
                 Some(spec) if spec.name != current.spec.name => {
                     return Err(ApiError::InvalidArgument(format!(
                         "invalid spec.name: renaming service `{}` to `{}` is not supported; create a new service and remove this one",
                         current.spec.name, spec.name
                     )))
                 }
-                Some(spec) if *spec == current.spec => return Ok(current.id.clone()),
                 Some(spec) => spec.clone(),
                 None => current.previous_spec.clone().ok_or_else(|| {
                     ApiError::FailedPrecondition(format!(
@@ -92,6 +95,10 @@ pub async fn update(store: &Store, req: pc::UpdateServiceRequest) -> Result<Serv
                     ))
                 })?,
             };
+            let virtual_ips = networks::attach(tables, &mut spec, &current.virtual_ips)?;
+            if new_spec.is_some() && spec == current.spec {
+                return Ok(current.id.clone());
+            }
             let endpoint_ports = allocate_published_ports(tables, &current.id, &spec.endpoint.ports)?;
             let tasks_change =
                 spec.task != current.spec.task || endpoint_ports != current.endpoint_ports;
@@ -99,6 +106,7 @@ pub async fn update(store: &Store, req: pc::UpdateServiceRequest) -> Result<Serv
             service.previous_spec = Some(current.spec.clone());
             service.spec = spec;
             service.endpoint_ports = endpoint_ports;
+            service.virtual_ips = virtual_ips;
             if tasks_change {
                 service.spec_version += 1;
             }

@@ -16,7 +16,7 @@ fn s<T>(r: Result<T, network::DataplaneError>) -> Result<T, String> {
 }
 
 enum Cmd {
-    Apply(NetworkView, Reply<()>),
+    Apply(Box<NetworkView>, Reply<()>),
     Attach(String, u32, Ipv4Addr, Reply<()>),
     Detach(String, Reply<()>),
     Table(Reply<MeshTable>),
@@ -122,7 +122,7 @@ impl NodeHandle {
 
     pub fn apply(&self, view: &NetworkView) -> Result<(), String> {
         let v = view.clone();
-        self.call(|r| Cmd::Apply(v, r))
+        self.call(|r| Cmd::Apply(Box::new(v), r))
     }
 
     pub fn attach(&self, task_id: &str, pid: u32, ip: Ipv4Addr) -> Result<(), String> {

@@ -7,7 +7,7 @@ use super::service::{ports_in, ports_out};
 use super::ConvertError;
 use crate::cluster::{Cluster, ClusterSpec, JoinTokens};
 use crate::netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
-use crate::network::{Network, NetworkSpec};
+use crate::network::{Network, NetworkSpec, NetworkTarget, VirtualIp};
 
 impl From<NetworkSpec> for pb::NetworkSpec {
     fn from(s: NetworkSpec) -> Self {
@@ -19,6 +19,11 @@ impl From<NetworkSpec> for pb::NetworkSpec {
             vni: s.vni,
             mtu: s.mtu,
             vxlan_port: s.vxlan_port,
+            driver: s.driver,
+            internal: s.internal,
+            attachable: s.attachable,
+            labels: s.labels.into_iter().collect(),
+            options: s.options.into_iter().collect(),
         }
     }
 }
@@ -33,6 +38,47 @@ impl From<pb::NetworkSpec> for NetworkSpec {
             vni: s.vni,
             mtu: s.mtu,
             vxlan_port: s.vxlan_port,
+            driver: s.driver,
+            internal: s.internal,
+            attachable: s.attachable,
+            labels: s.labels.into_iter().collect(),
+            options: s.options.into_iter().collect(),
+        }
+    }
+}
+
+impl From<NetworkTarget> for pb::NetworkAttachmentConfig {
+    fn from(t: NetworkTarget) -> Self {
+        pb::NetworkAttachmentConfig {
+            target: t.target,
+            aliases: t.aliases,
+        }
+    }
+}
+
+impl From<pb::NetworkAttachmentConfig> for NetworkTarget {
+    fn from(t: pb::NetworkAttachmentConfig) -> Self {
+        NetworkTarget {
+            target: t.target,
+            aliases: t.aliases,
+        }
+    }
+}
+
+impl From<VirtualIp> for pb::VirtualIp {
+    fn from(v: VirtualIp) -> Self {
+        pb::VirtualIp {
+            network_id: v.network_id,
+            addr: v.addr,
+        }
+    }
+}
+
+impl From<pb::VirtualIp> for VirtualIp {
+    fn from(v: pb::VirtualIp) -> Self {
+        VirtualIp {
+            network_id: v.network_id,
+            addr: v.addr,
         }
     }
 }
@@ -71,6 +117,8 @@ impl From<ClusterSpec> for pb::ClusterSpec {
             ingress_subnet: s.ingress_subnet,
             node_cert_validity_secs: s.node_cert_validity_secs,
             orphan_after_ms: s.orphan_after_ms,
+            default_addr_pool: s.default_addr_pool,
+            default_addr_pool_mask_len: s.default_addr_pool_mask_len,
         }
     }
 }
@@ -88,6 +136,15 @@ impl From<pb::ClusterSpec> for ClusterSpec {
             orphan_after_ms: match s.orphan_after_ms {
                 0 => crate::cluster::DEFAULT_ORPHAN_AFTER_MS,
                 ms => ms,
+            },
+            // Empty and 0 are not settings either: the defaults, as Docker's.
+            default_addr_pool: match s.default_addr_pool.is_empty() {
+                true => vec![crate::network::DEFAULT_ADDR_POOL.to_string()],
+                false => s.default_addr_pool,
+            },
+            default_addr_pool_mask_len: match s.default_addr_pool_mask_len {
+                0 => crate::network::DEFAULT_ADDR_POOL_MASK_LEN,
+                n => n,
             },
         }
     }
@@ -272,12 +329,26 @@ mod tests {
     fn network_and_cluster_round_trip() {
         let n = ingress();
         assert_eq!(Network::from(pb::Network::from(n.clone())), n);
+        let mut user = ingress();
+        user.spec = NetworkSpec {
+            subnet: "10.0.9.0/24".into(),
+            gateway: "10.0.9.1".into(),
+            vni: 4097,
+            internal: true,
+            attachable: true,
+            labels: [("team".to_string(), "a".to_string())].into(),
+            options: [("encrypted".to_string(), String::new())].into(),
+            ..NetworkSpec::overlay("backend")
+        };
+        assert_eq!(Network::from(pb::Network::from(user.clone())), user);
         let c = Cluster {
             id: "c1".into(),
             meta: Meta::default(),
             spec: ClusterSpec {
                 heartbeat_period_ms: 250,
                 orphan_after_ms: 30_000,
+                default_addr_pool: vec!["172.20.0.0/16".into(), "10.10.0.0/16".into()],
+                default_addr_pool_mask_len: 26,
                 ..Default::default()
             },
             join_tokens: JoinTokens {
@@ -293,6 +364,9 @@ mod tests {
             crate::cluster::DEFAULT_ORPHAN_AFTER_MS,
             "an absent grace is the default, not `orphan at once`"
         );
+        let unset = ClusterSpec::from(pb::ClusterSpec::default());
+        assert_eq!(unset.default_addr_pool, vec!["10.0.0.0/8".to_string()]);
+        assert_eq!(unset.default_addr_pool_mask_len, 24);
         let mut with_ca = c.clone();
         with_ca.root_ca.key_pem = crate::Secret::new("KEY");
         let wire = format!("{:?}", pb::Cluster::from(with_ca));

@@ -5,9 +5,9 @@ use pb::service_spec::Mode;
 
 use super::{enum_in, enum_out, enum_pair, map_in, map_out, ConvertError};
 use crate::service::{
-    ContainerSpec, EndpointSpec, FailureAction, HealthCheck, Placement, PortConfig, PortProtocol,
-    PublishMode, ResourceRequirements, RestartCondition, RestartPolicy, Service, ServiceMode,
-    ServiceSpec, TaskSpec, UpdateConfig, UpdateOrder, UpdateState, UpdateStatus,
+    ContainerSpec, EndpointMode, EndpointSpec, FailureAction, HealthCheck, Placement, PortConfig,
+    PortProtocol, PublishMode, ResourceRequirements, RestartCondition, RestartPolicy, Service,
+    ServiceMode, ServiceSpec, TaskSpec, UpdateConfig, UpdateOrder, UpdateState, UpdateStatus,
 };
 
 enum_pair!(RestartCondition, pb::RestartCondition, {
@@ -15,6 +15,7 @@ enum_pair!(RestartCondition, pb::RestartCondition, {
 });
 enum_pair!(PortProtocol, pb::PortProtocol, { Tcp <=> Tcp, Udp <=> Udp });
 enum_pair!(PublishMode, pb::PublishMode, { Ingress <=> Ingress, Host <=> Host });
+enum_pair!(EndpointMode, pb::EndpointMode, { Vip <=> Vip, Dnsrr <=> Dnsrr });
 enum_pair!(FailureAction, pb::FailureAction, {
     Pause <=> Pause, Continue <=> Continue, Rollback <=> Rollback,
 });
@@ -158,6 +159,7 @@ impl From<TaskSpec> for pb::TaskSpec {
             restart: Some(t.restart.into()),
             placement: Some(t.placement.into()),
             force_update: t.force_update,
+            networks: t.networks.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -175,6 +177,7 @@ impl TryFrom<pb::TaskSpec> for TaskSpec {
                 .unwrap_or_default(),
             placement: t.placement.map(Into::into).unwrap_or_default(),
             force_update: t.force_update,
+            networks: t.networks.into_iter().map(Into::into).collect(),
         })
     }
 }
@@ -215,6 +218,7 @@ impl From<EndpointSpec> for pb::EndpointSpec {
     fn from(e: EndpointSpec) -> Self {
         pb::EndpointSpec {
             ports: ports_out(e.ports),
+            mode: enum_out::<_, pb::EndpointMode>(e.mode),
         }
     }
 }
@@ -224,6 +228,7 @@ impl TryFrom<pb::EndpointSpec> for EndpointSpec {
     fn try_from(e: pb::EndpointSpec) -> Result<Self, ConvertError> {
         Ok(EndpointSpec {
             ports: ports_in(e.ports)?,
+            mode: enum_in::<pb::EndpointMode, _>("endpoint.mode", e.mode)?,
         })
     }
 }
@@ -341,6 +346,7 @@ impl From<Service> for pb::Service {
             endpoint_ports: ports_out(s.endpoint_ports),
             update_status: s.update_status.map(Into::into),
             spec_version: s.spec_version,
+            virtual_ips: s.virtual_ips.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -360,6 +366,7 @@ impl TryFrom<pb::Service> for Service {
             endpoint_ports: ports_in(s.endpoint_ports)?,
             update_status: s.update_status.map(TryInto::try_into).transpose()?,
             spec_version: s.spec_version,
+            virtual_ips: s.virtual_ips.into_iter().map(Into::into).collect(),
         })
     }
 }
@@ -416,6 +423,10 @@ pub(super) mod tests {
                     max_replicas: 2,
                 },
                 force_update: 4,
+                networks: vec![crate::network::NetworkTarget {
+                    target: "net1".into(),
+                    aliases: vec!["db".into()],
+                }],
             },
             mode: ServiceMode::Replicated { replicas: 3 },
             update: UpdateConfig {
@@ -442,6 +453,7 @@ pub(super) mod tests {
                         publish_mode: PublishMode::Ingress,
                     },
                 ],
+                mode: EndpointMode::Dnsrr,
             },
         }
     }
@@ -460,6 +472,10 @@ pub(super) mod tests {
             },
             spec: sample_spec(),
             previous_spec: Some(previous),
+            virtual_ips: vec![crate::network::VirtualIp {
+                network_id: "net1".into(),
+                addr: "10.0.1.2".into(),
+            }],
             endpoint_ports: sample_spec().endpoint.ports,
             update_status: Some(UpdateStatus {
                 state: UpdateState::RollbackPaused,

@@ -1,6 +1,7 @@
 //! The control API called as swarmctl calls it (through the `Control` trait) over a local store.
 
 mod agents;
+mod networks;
 mod nodes;
 mod services;
 
