@@ -80,6 +80,68 @@ fn a_bad_ingress_subnet_is_refused_before_anything_is_written() {
 }
 
 #[test]
+fn a_bad_default_address_pool_is_refused_before_anything_is_written() {
+    for (pool, mask_len, names) in [
+        (
+            "10.0.0.0",
+            "24",
+            &["--default-addr-pool", "10.0.0.0", "CIDR"][..],
+        ),
+        (
+            "10.0.0.0/16",
+            "8",
+            &["--default-addr-pool-mask-len", "10.0.0.0/16"],
+        ),
+        ("10.0.0.0/8", "30", &["--default-addr-pool-mask-len", "/29"]),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("m1");
+        let mut args = fresh(&dir);
+        args.extend(
+            [
+                "--default-addr-pool",
+                pool,
+                "--default-addr-pool-mask-len",
+                mask_len,
+            ]
+            .map(String::from),
+        );
+        let out = run(&args);
+        assert_refused(&out, names);
+        assert!(
+            !dir.exists(),
+            "a refused cluster creation left {}",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn networks_get_their_subnets_from_the_pool_given_at_creation() {
+    let flags = [
+        "--default-addr-pool",
+        "172.30.0.0/16",
+        "--default-addr-pool-mask-len",
+        "26",
+    ]
+    .map(String::from);
+    let mut cluster = Cluster::start_with_flags(1, 0, &flags);
+    let out = cluster.ctl(&["network", "create", "back"]).expect_ok();
+    let id = out.stdout.trim().to_string();
+    let inspect = cluster
+        .ctl(&["network", "inspect", "back"])
+        .expect_ok()
+        .stdout;
+    let json: serde_json::Value = serde_json::from_str(&inspect).expect("inspect is JSON");
+    assert_eq!(json[0]["id"], id.as_str());
+    assert_eq!(json[0]["spec"]["subnet"], "172.30.0.0/26");
+    assert_eq!(json[0]["spec"]["gateway"], "172.30.0.1");
+    assert_eq!(json[0]["spec"]["vni"], 4097);
+    let pool = cluster.ctl(&["cluster", "inspect"]).expect_ok().stdout;
+    assert!(pool.contains("172.30.0.0/16"), "{pool}");
+}
+
+#[test]
 fn an_unreachable_join_address_is_refused_and_nothing_is_written() {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("node");
