@@ -1,6 +1,7 @@
 //! The agent follows the network view through the deltas the dispatcher sends (whole view in a
 //! session's first message, what changed after): after hundreds of changes to tasks, nodes,
-//! published ports and the ingress network, written faster than the agent is sent them, the
+//! published ports, the ingress network and a user network's tasks and names, written faster
+//! than the agent is sent them, the
 //! view its data plane was given is exactly the one the leader computes from the store.
 
 mod common;
@@ -14,8 +15,8 @@ use manager::dispatcher::view::network_view;
 use store::{Kind, Object, Store, StoreError, Tables};
 use tokio_util::sync::CancellationToken;
 use types::{
-    Network, NetworkAttachment, NetworkSpec, Node, NodeRole, PortConfig, PublishMode, Service,
-    Task, TaskState,
+    Network, NetworkAttachment, NetworkSpec, NetworkTarget, Node, NodeRole, PortConfig,
+    PublishMode, Service, Task, TaskState, VirtualIp,
 };
 
 /// A small deterministic generator: the test is the same sequence on every run.
@@ -50,7 +51,7 @@ fn ingress() -> Object {
 
 /// One change picked by `rng`, written in one store update.
 fn change(t: &Tables, tx: &mut store::Tx, rng: &mut Lcg, step: u64) {
-    match rng.below(7) {
+    match rng.below(8) {
         0 | 1 => {
             let node = format!("n{}", 2 + rng.below(3));
             tx.create(Object::Task(Task {
@@ -62,11 +63,7 @@ fn change(t: &Tables, tx: &mut store::Tx, rng: &mut Lcg, step: u64) {
                     state: TaskState::Running,
                     ..Default::default()
                 },
-                networks: vec![NetworkAttachment {
-                    network_id: "ingress-id".into(),
-                    addr: format!("10.255.{}.{}", step / 250, 1 + step % 250),
-                    mac: format!("02:42:0a:ff:00:{:02x}", step % 256),
-                }],
+                networks: attachments(step, rng.below(2) == 0),
                 ..Default::default()
             }));
         }
@@ -101,12 +98,40 @@ fn change(t: &Tables, tx: &mut store::Tx, rng: &mut Lcg, step: u64) {
             };
             tx.update(Object::Service(s));
         }
+        6 => {
+            // A user network's service names change: aliases and VIP.
+            let mut s = t.services["s0"].clone();
+            let aliases = &mut s.spec.task.networks[0].aliases;
+            match aliases.is_empty() {
+                true => aliases.push(format!("alias{step}")),
+                false => aliases.clear(),
+            }
+            s.virtual_ips[0].addr = format!("10.0.1.{}", 200 + step % 50);
+            tx.update(Object::Service(s));
+        }
         _ => match t.ingress() {
             Some(n) if rng.below(4) == 0 => tx.remove(Kind::Network, n.id.clone()),
             Some(_) => {}
             None => tx.create(ingress()),
         },
     }
+}
+
+/// Ingress, and on every other task the user network `net-a` too.
+fn attachments(step: u64, on_net_a: bool) -> Vec<NetworkAttachment> {
+    let mut nets = vec![NetworkAttachment {
+        network_id: "ingress-id".into(),
+        addr: format!("10.255.{}.{}", step / 250, 1 + step % 250),
+        mac: format!("02:42:0a:ff:00:{:02x}", step % 256),
+    }];
+    if on_net_a {
+        nets.push(NetworkAttachment {
+            network_id: "net-a".into(),
+            addr: format!("10.0.1.{}", 2 + step % 190),
+            mac: format!("02:42:0a:00:01:{:02x}", step % 256),
+        });
+    }
+    nets
 }
 
 fn nth_key<'a>(
@@ -132,6 +157,15 @@ async fn seed(store: &Store) {
     store
         .update(|_, tx| {
             tx.create(ingress());
+            tx.create(Object::Network(Network {
+                id: "net-a".into(),
+                meta: Default::default(),
+                spec: NetworkSpec {
+                    subnet: "10.0.1.0/24".into(),
+                    vni: 4097,
+                    ..NetworkSpec::overlay("a")
+                },
+            }));
             for (id, ports) in [("s0", vec![port(30080)]), ("s1", Vec::new())] {
                 let mut s = Service {
                     id: id.into(),
@@ -139,6 +173,14 @@ async fn seed(store: &Store) {
                     ..Default::default()
                 };
                 s.spec.name = format!("web-{id}");
+                s.spec.task.networks = vec![NetworkTarget {
+                    target: "net-a".into(),
+                    aliases: Vec::new(),
+                }];
+                s.virtual_ips = vec![VirtualIp {
+                    network_id: "net-a".into(),
+                    addr: format!("10.0.1.{}", 250 - s.spec.name.len()),
+                }];
                 tx.create(Object::Service(s));
             }
             for i in 2..5 {
@@ -191,5 +233,7 @@ async fn the_agent_view_built_from_deltas_is_the_leader_view_after_400_changes()
         "peers changed and some remain: {view:?}"
     );
     assert!(!view.endpoints.is_empty(), "tasks remain: {view:?}");
+    let net_a = &view.overlays[0];
+    assert!(!net_a.endpoints.is_empty() && !net_a.services[0].backends.is_empty());
     stop.cancel();
 }

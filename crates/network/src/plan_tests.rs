@@ -86,6 +86,7 @@ fn view() -> NetworkView {
                 mac: String::new(),
             },
         ],
+        overlays: Vec::new(),
     }
 }
 

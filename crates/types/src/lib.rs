@@ -31,7 +31,10 @@ pub use duration::format_duration_ms;
 pub use logs::LogStream;
 pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
 pub use meta::{new_id, now_ms, Meta};
-pub use netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
+pub use netview::{
+    MeshBackend, MeshService, NamedService, NetworkView, NodePeer, OverlayBackend, OverlayView,
+    TaskEndpoint,
+};
 pub use netview_diff::ViewDiff;
 pub use network::{Network, NetworkSpec, NetworkTarget, VirtualIp};
 pub use node::{

@@ -1,6 +1,8 @@
 //! What a node's data plane needs to know, derived from the store by the leader and streamed
-//! to every agent: the ingress network, every peer node, every task endpoint, and the
-//! services whose ports are published with their current backends.
+//! to every agent: the ingress network, every peer node, every task endpoint, the services
+//! whose ports are published with their current backends, and every user overlay network with
+//! its tasks' addresses and its services' names, aliases, VIPs and backends (for the overlays
+//! nodes build and the names their resolvers answer).
 
 use serde::{Deserialize, Serialize};
 
@@ -48,4 +50,47 @@ pub struct NetworkView {
     pub peers: Vec<NodePeer>,
     pub services: Vec<MeshService>,
     pub endpoints: Vec<TaskEndpoint>,
+    /// User networks, in network ID order.
+    pub overlays: Vec<OverlayView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayView {
+    pub network: Network,
+    /// Live tasks' addresses on this network, in task ID order.
+    pub endpoints: Vec<TaskEndpoint>,
+    /// Services attached to it, in service ID order.
+    pub services: Vec<NamedService>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedService {
+    pub service_id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    /// Its virtual IP on this network; empty in dnsrr mode.
+    pub vip: String,
+    /// RUNNING (and, with a health check, healthy) tasks, in task ID order.
+    pub backends: Vec<OverlayBackend>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlayBackend {
+    pub task_id: String,
+    pub node_id: String,
+    /// Its address on this network.
+    pub addr: String,
+    /// 0 for global services: their tasks are named after their node, as Docker's.
+    pub slot: u64,
+}
+
+impl OverlayBackend {
+    /// Docker's task name, which other containers can resolve: `web.2.<task ID>`, or
+    /// `web.<node ID>.<task ID>` for a global service.
+    pub fn task_name(&self, service: &str) -> String {
+        match self.slot {
+            0 => format!("{service}.{}.{}", self.node_id, self.task_id),
+            slot => format!("{service}.{slot}.{}", self.task_id),
+        }
+    }
 }

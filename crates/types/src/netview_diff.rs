@@ -3,7 +3,7 @@
 //! endpoint of the cluster: sent whole to every node on every change it costs nodes × view
 //! (with 5,000 nodes and 100,000 tasks, gigabytes per change); a diff costs nodes × change.
 //!
-//! Every list of a view is in key order (node ID, service ID, task ID), as the leader builds it
+//! Every list of a view is in key order (node ID, service ID, task ID, network ID), as the leader builds it
 //! from the store's ordered tables; [`NetworkView::diff`] and [`NetworkView::apply`] rely on it,
 //! and `old.apply(&old.diff(&new)) == new`. A change is a "set to" (upsert) or a removal by
 //! key, so applying one twice is harmless, and [`ViewDiff::then`] folds two successive diffs
@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::netview::{MeshBackend, MeshService, NetworkView, NodePeer, TaskEndpoint};
+use crate::netview::{MeshBackend, MeshService, NetworkView, NodePeer, OverlayView, TaskEndpoint};
 use crate::network::Network;
 
 /// Key → its new value, or `None` when it is gone.
@@ -28,6 +28,9 @@ pub struct ViewDiff {
     /// Service ID → the changes of its backends, applied after `services`.
     pub backends: BTreeMap<String, Changes<MeshBackend>>,
     pub endpoints: Changes<TaskEndpoint>,
+    /// Whole user networks (with their endpoints and services) that changed, by network ID:
+    /// a change on one network is sent only with that network.
+    pub overlays: Changes<OverlayView>,
 }
 
 impl ViewDiff {
@@ -37,6 +40,7 @@ impl ViewDiff {
             && self.services.is_empty()
             && self.backends.is_empty()
             && self.endpoints.is_empty()
+            && self.overlays.is_empty()
     }
 
     /// The diff of applying `self`, then `next`.
@@ -54,6 +58,7 @@ impl ViewDiff {
             extend(self.backends.entry(id.clone()).or_default(), changes);
         }
         extend(&mut self.endpoints, &next.endpoints);
+        extend(&mut self.overlays, &next.overlays);
         self
     }
 }
@@ -91,6 +96,7 @@ impl NetworkView {
             services,
             backends,
             endpoints: changes(&self.endpoints, &next.endpoints, endpoint_key),
+            overlays: changes(&self.overlays, &next.overlays, overlay_key),
         }
     }
 
@@ -107,6 +113,7 @@ impl NetworkView {
             }
         }
         apply_sorted(&mut self.endpoints, &diff.endpoints, endpoint_key);
+        apply_sorted(&mut self.overlays, &diff.overlays, overlay_key);
     }
 }
 
@@ -125,6 +132,9 @@ fn backend_key(b: &MeshBackend) -> &str {
 }
 fn endpoint_key(e: &TaskEndpoint) -> &str {
     &e.task_id
+}
+fn overlay_key(o: &OverlayView) -> &str {
+    &o.network.id
 }
 
 fn index<T>(list: &[T], key: fn(&T) -> &str) -> HashMap<&str, &T> {

@@ -49,11 +49,32 @@ fn random_view(rng: &mut StdRng, n: usize) -> NetworkView {
         meta: Default::default(),
         spec: crate::network::NetworkSpec::ingress(crate::network::DEFAULT_INGRESS_SUBNET),
     });
+    let overlays = pick(rng)
+        .into_iter()
+        .map(|i| crate::netview::OverlayView {
+            network: Network {
+                id: format!("net{i:03}"),
+                meta: Default::default(),
+                spec: crate::network::NetworkSpec::overlay(&format!("n{}", rng.random_range(0..2))),
+            },
+            endpoints: pick(rng)
+                .into_iter()
+                .map(|t| TaskEndpoint {
+                    task_id: format!("t{t:03}"),
+                    node_id: format!("n{}", rng.random_range(0..3)),
+                    addr: format!("10.0.{i}.{t}"),
+                    mac: "02:42:0a:00:01:01".into(),
+                })
+                .collect(),
+            services: Vec::new(),
+        })
+        .collect();
     NetworkView {
         ingress,
         peers,
         services,
         endpoints,
+        overlays,
     }
 }
 

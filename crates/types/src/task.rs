@@ -137,6 +137,12 @@ impl Task {
         }
     }
 
+    /// The task's addresses on its user networks: every attachment after the ingress one, in
+    /// its spec's order (the allocator writes them so).
+    pub fn overlay_attachments(&self) -> &[NetworkAttachment] {
+        self.networks.get(1..).unwrap_or(&[])
+    }
+
     /// The task's IP on the ingress network, if allocated.
     pub fn ingress_addr(&self) -> Option<&str> {
         self.networks

@@ -2,7 +2,8 @@
 //! its assignments and the network view, takes heartbeats and task status, and declares nodes
 //! that stop heartbeating DOWN so the orchestrator replaces their tasks.
 //!
-//! - [`view`]: what a node is told, as pure functions over the store
+//! - [`view`]: what a node is told, as pure functions over the store; `overlays`: its user
+//!   networks part
 //! - [`assignment`]: what one push holds, and whether it is news to the node (its own status
 //!   reports are not echoed back)
 //! - `liveness`: nodes that stop heartbeating become DOWN
@@ -12,6 +13,7 @@
 
 pub mod assignment;
 mod liveness;
+mod overlays;
 mod pace;
 mod publisher;
 #[cfg(test)]

@@ -236,7 +236,7 @@ impl Publisher {
         }
         // The backends of a service outside the mesh are in no view.
         let in_mesh = t.services.get(&task.service_id).is_some_and(view::in_mesh);
-        if before.endpoint != part.endpoint || in_mesh {
+        if before.endpoint != part.endpoint || before.overlays != part.overlays || in_mesh {
             self.network_stale = true;
         }
         if part == none {

@@ -302,3 +302,53 @@ async fn a_removed_task_and_a_node_change_are_pushed() {
     assert!(latest(&rx1).tasks.is_empty());
     assert!(pushed(&mut rx2), "the endpoint is gone");
 }
+
+#[tokio::test]
+async fn a_backend_on_a_user_network_is_pushed_to_every_node() {
+    let (store, d, [(_, mut rx1), (sid2, mut rx2)]) = cluster().await;
+    store
+        .update(|_, tx| {
+            tx.create(Object::Network(types::Network {
+                id: "net-a".into(),
+                meta: Default::default(),
+                spec: types::NetworkSpec::overlay("a"),
+            }));
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+    // An unpublished service: only its user network cares that its task runs.
+    create_task(&store, "t2", "db", "n2").await;
+    store
+        .update(|t, tx| {
+            let mut db = t.services["db"].clone();
+            db.spec.task.networks = vec![types::NetworkTarget {
+                target: "net-a".into(),
+                aliases: Vec::new(),
+            }];
+            tx.update(Object::Service(db));
+            let mut task = t.tasks["t2"].clone();
+            task.networks.push(NetworkAttachment {
+                network_id: "net-a".into(),
+                addr: "10.0.1.3".into(),
+                mac: "02:42:0a:00:01:03".into(),
+            });
+            tx.update(Object::Task(task));
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+    d.publish();
+    assert!(pushed(&mut rx1) && pushed(&mut rx2));
+    for state in LIFECYCLE {
+        d.update_task_status("n2", &sid2, vec![("t2".into(), report(state))])
+            .await
+            .unwrap();
+        d.publish();
+        let overlay_changed = state == TaskState::Running;
+        assert_eq!(pushed(&mut rx1), overlay_changed, "n1 after {state:?}");
+    }
+    let last = latest(&rx1);
+    let net_a = &last.network.view.overlays[0];
+    assert_eq!(net_a.services[0].backends[0].addr, "10.0.1.3");
+}

@@ -7,6 +7,8 @@ use types::{
     TaskEndpoint, TaskState,
 };
 
+use super::overlays::{overlay_parts, overlay_views, OverlayPart};
+
 /// A task the mesh may send traffic to: running, wanted running, addressed, and healthy when
 /// it has a health check.
 pub fn is_mesh_backend(task: &Task) -> bool {
@@ -73,6 +75,7 @@ pub fn network_view(t: &Tables) -> NetworkView {
         peers,
         services,
         endpoints,
+        overlays: overlay_views(t),
     }
 }
 
@@ -90,16 +93,19 @@ pub struct MeshPart {
     pub endpoint: Option<TaskEndpoint>,
     /// A backend of its service while the mesh may send it traffic.
     pub backend: Option<MeshBackend>,
+    /// What it adds to each of its user networks.
+    pub overlays: Vec<OverlayPart>,
 }
 
 pub fn mesh_part(task: &Task) -> MeshPart {
     MeshPart {
         endpoint: endpoint_of(task),
         backend: backend_of(task),
+        overlays: overlay_parts(task),
     }
 }
 
-fn endpoint_of(task: &Task) -> Option<TaskEndpoint> {
+pub(super) fn endpoint_of(task: &Task) -> Option<TaskEndpoint> {
     let addr = task.ingress_addr()?;
     let live = task.status.state >= TaskState::Assigned && task.status.state <= TaskState::Running;
     (live && !task.node_id.is_empty()).then(|| TaskEndpoint {

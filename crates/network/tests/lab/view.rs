@@ -66,6 +66,7 @@ pub fn view(
                 mac: network::MacAddr::from_ipv4(t.addr).to_string(),
             })
             .collect(),
+        overlays: Vec::new(),
     }
 }
 

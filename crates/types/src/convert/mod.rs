@@ -15,6 +15,7 @@
 mod mesh;
 mod network;
 mod node;
+mod overlay_view;
 mod service;
 mod task;
 mod view_diff;
@@ -26,6 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 pub enum ConvertError {
     #[error("{field}: unknown value {value}; this manager does not know it (version skew?)")]
     UnknownEnum { field: &'static str, value: i32 },
+    #[error("{0} is missing; the sender is broken or of another version")]
+    Missing(&'static str),
 }
 
 /// Decodes a wire enum number into the domain enum through the generated enum `A`.

@@ -284,6 +284,7 @@ impl From<NetworkView> for pd::NetworkView {
             peers: v.peers.into_iter().map(Into::into).collect(),
             services: v.services.into_iter().map(Into::into).collect(),
             endpoints: v.endpoints.into_iter().map(Into::into).collect(),
+            overlays: v.overlays.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -300,6 +301,11 @@ impl TryFrom<pd::NetworkView> for NetworkView {
                 .map(TryInto::try_into)
                 .collect::<Result<_, _>>()?,
             endpoints: v.endpoints.into_iter().map(Into::into).collect(),
+            overlays: v
+                .overlays
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -406,6 +412,7 @@ mod tests {
                 addr: "10.255.0.9".into(),
                 mac: "02:42:0a:ff:00:09".into(),
             }],
+            overlays: Vec::new(),
         };
         let wire = pd::NetworkView::from(v.clone());
         assert_eq!(NetworkView::try_from(wire).unwrap(), v);

@@ -4,7 +4,7 @@
 use api::dispatcher as pd;
 
 use super::ConvertError;
-use crate::netview::{MeshBackend, MeshService, NodePeer, TaskEndpoint};
+use crate::netview::{MeshBackend, MeshService, NodePeer, OverlayView, TaskEndpoint};
 use crate::netview_diff::{Changes, ViewDiff};
 
 /// Upserted values and removed keys of `changes`.
@@ -40,6 +40,7 @@ impl From<&ViewDiff> for pd::NetworkViewDelta {
         let (peers, peers_removed) = split(&d.peers);
         let (services, services_removed) = split(&d.services);
         let (endpoints, endpoints_removed) = split(&d.endpoints);
+        let (overlays, overlays_removed) = split(&d.overlays);
         let backends = d
             .backends
             .iter()
@@ -63,6 +64,8 @@ impl From<&ViewDiff> for pd::NetworkViewDelta {
             backends,
             endpoints,
             endpoints_removed,
+            overlays,
+            overlays_removed,
         }
     }
 }
@@ -101,6 +104,12 @@ impl TryFrom<pd::NetworkViewDelta> for ViewDiff {
                 |w| Ok(w.into()),
                 |e: &TaskEndpoint| &e.task_id,
             )?,
+            overlays: join(
+                d.overlays,
+                d.overlays_removed,
+                TryInto::try_into,
+                |o: &OverlayView| &o.network.id,
+            )?,
         })
     }
 }
@@ -137,6 +146,7 @@ mod tests {
                 addr: "10.255.1.1".into(),
                 mac: "02:42:0a:ff:01:01".into(),
             }],
+            overlays: vec![super::super::overlay_view::tests::sample()],
         };
         let mut new = old.clone();
         new.peers.remove(0);
@@ -146,9 +156,17 @@ mod tests {
             ..old.services[0].clone()
         });
         new.endpoints.clear();
+        new.overlays[0].services.clear();
         let diff = old.diff(&new);
         let wire = pd::NetworkViewDelta::from(&diff);
         assert_eq!(ViewDiff::try_from(wire).unwrap(), diff);
         assert!(!diff.endpoints.is_empty() && !diff.backends.is_empty());
+        assert_eq!(diff.overlays.len(), 1);
+        let mut gone = new.clone();
+        gone.overlays.clear();
+        let diff = new.diff(&gone);
+        let wire = pd::NetworkViewDelta::from(&diff);
+        assert_eq!(ViewDiff::try_from(wire).unwrap(), diff);
+        assert_eq!(diff.overlays["net1"], None);
     }
 }
