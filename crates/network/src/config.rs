@@ -43,6 +43,9 @@ pub struct DataplaneConfig {
     pub bridge_name: String,
     /// Prefix of the VXLAN device's name, completed with the VNI (`swarm-vx4096`).
     pub vxlan_prefix: String,
+    /// Prefix of a user network's bridge, completed with its VNI (`swarm-br4097`). Bridges
+    /// with it and an unwanted VNI are removed, also those left by an earlier process.
+    pub user_bridge_prefix: String,
     /// Prefix of host-side veth names, completed with the task ID's first characters.
     pub veth_prefix: String,
     pub mesh_backend: MeshChoice,
@@ -56,6 +59,7 @@ impl DataplaneConfig {
             underlay_dev: None,
             bridge_name: "swarm-ingress".to_string(),
             vxlan_prefix: "swarm-vx".to_string(),
+            user_bridge_prefix: "swarm-br".to_string(),
             veth_prefix: "vt".to_string(),
             mesh_backend: MeshChoice::Auto,
         }
@@ -63,6 +67,10 @@ impl DataplaneConfig {
 
     pub fn vxlan_name(&self, vni: u32) -> String {
         format!("{}{}", self.vxlan_prefix, vni)
+    }
+
+    pub fn user_bridge_name(&self, vni: u32) -> String {
+        format!("{}{}", self.user_bridge_prefix, vni)
     }
 
     pub fn validate(&self) -> Result<(), DataplaneError> {
@@ -89,6 +97,15 @@ impl DataplaneConfig {
                 self.vxlan_prefix
             ));
         }
+        if self.user_bridge_prefix.is_empty()
+            || self.user_bridge_prefix.len() > 8
+            || self.user_bridge_prefix == self.vxlan_prefix
+        {
+            return bad(format!(
+                "user bridge prefix `{}` must be 1-8 bytes and differ from the vxlan prefix",
+                self.user_bridge_prefix
+            ));
+        }
         if self.veth_prefix.is_empty() || self.veth_prefix.len() > 3 {
             return bad(format!(
                 "veth prefix `{}` must be 1-3 bytes",
@@ -108,6 +125,7 @@ mod tests {
         let c = DataplaneConfig::new("n1", Ipv4Addr::new(192, 168, 77, 1));
         c.validate().unwrap();
         assert_eq!(c.vxlan_name(4096), "swarm-vx4096");
+        assert_eq!(c.user_bridge_name(4097), "swarm-br4097");
     }
 
     #[test]

@@ -19,16 +19,18 @@ use crate::mac::MacAddr;
 use crate::mesh::nft_render::IngressMode;
 use crate::mesh::{IpvsMesh, MeshBackend, NftMesh};
 use crate::netns;
-use crate::overlay::{IngressOverlay, OverlayLinks};
+use crate::overlay::{Overlay, OverlayLinks};
 use crate::plan::{self, IngressPlan, OverlayPlan};
 use crate::plumbing::{self, ContainerSide, VethNames};
 use crate::sysctl;
+use crate::user_networks::{self, Attachment, UserNetworks};
+use crate::user_plan;
 
 pub struct Dataplane {
     config: DataplaneConfig,
     /// rtnetlink connection bound to the namespace `new` ran in.
     handle: Handle,
-    overlay: IngressOverlay,
+    overlay: Overlay,
     mesh: MeshBackend,
     caps: Capabilities,
     /// Missing capabilities and fallbacks, for `node inspect`.
@@ -45,8 +47,9 @@ struct State {
     links: Option<OverlayLinks>,
     /// Skip the kernel when the next view asks for exactly this again.
     applied_overlay: Option<OverlayPlan>,
-    /// Tasks plugged in by this process.
-    tasks: BTreeMap<String, VethNames>,
+    /// Tasks plugged in by this process: their ingress pair, then one per user network.
+    tasks: BTreeMap<String, Vec<VethNames>>,
+    user: UserNetworks,
     sysctls_set: bool,
 }
 
@@ -101,7 +104,7 @@ impl Dataplane {
         caps: Capabilities,
         warnings: Vec<String>,
     ) -> Dataplane {
-        let overlay = IngressOverlay::new(
+        let overlay = Overlay::new(
             handle.clone(),
             config.bridge_name.clone(),
             config.vxlan_prefix.clone(),
@@ -135,7 +138,7 @@ impl Dataplane {
     /// was last applied, the kernel is not touched.
     pub async fn apply(&self, view: &NetworkView) -> Result<()> {
         let mut state = self.state.lock().await;
-        self.apply_locked(&mut state, view).await
+        self.apply_locked(&mut state, view, false).await
     }
 
     /// Like `apply`, but re-reads and rewrites the kernel even if the view is unchanged:
@@ -144,10 +147,10 @@ impl Dataplane {
         let mut state = self.state.lock().await;
         state.applied_overlay = None;
         self.mesh.forget().await;
-        self.apply_locked(&mut state, view).await
+        self.apply_locked(&mut state, view, true).await
     }
 
-    async fn apply_locked(&self, state: &mut State, view: &NetworkView) -> Result<()> {
+    async fn apply_locked(&self, state: &mut State, view: &NetworkView, force: bool) -> Result<()> {
         let Some(overlay) = plan::overlay_plan(view, &self.config.node_id)? else {
             // The allocator has not given this node an ingress IP yet: nothing to build.
             return Ok(());
@@ -176,7 +179,11 @@ impl Dataplane {
             overlay.ingress.subnet,
         )?;
         self.mesh.program(&mesh).await?;
-        Ok(())
+        let user = user_plan::user_network_plans(view, &self.config.node_id)?;
+        state
+            .user
+            .reconcile(&self.handle, &self.config, user, force)
+            .await
     }
 
     /// Plugs a task's container (any process in its netns: `pid`) into the ingress network.
@@ -206,22 +213,42 @@ impl Dataplane {
             prefix: ingress.subnet.prefix_len(),
             mac,
             mtu: ingress.mtu,
-            gateway: ingress.local_addr,
+            gateway: Some(ingress.local_addr),
+            ifname: "eth0".into(),
         };
         plumbing::attach(&self.handle, links.bridge, &names, side).await?;
         info!(task = task_id, %addr, pid, veth = %names.host, "task attached");
-        state.tasks.insert(task_id.to_string(), names);
+        state.tasks.insert(task_id.to_string(), vec![names]);
+        Ok(())
+    }
+
+    /// Plugs an attached task into one of its user networks; `NotReady` until the view that
+    /// puts the task on it has been applied here.
+    pub async fn attach_to_network(&self, a: &Attachment<'_>, pid: u32) -> Result<()> {
+        let mut state = self.state.lock().await;
+        let names = state
+            .user
+            .attach(&self.handle, &self.config, a, pid)
+            .await?;
+        info!(task = a.task_id, network = a.network_id, addr = %a.addr, veth = %names.host, "task attached to a user network");
+        let pairs = state.tasks.entry(a.task_id.to_string()).or_default();
+        if !pairs.contains(&names) {
+            pairs.push(names);
+        }
         Ok(())
     }
 
     /// Unplugs a task; a task never attached (or already gone) is not an error.
     pub async fn detach_task(&self, task_id: &str) -> Result<()> {
         let mut state = self.state.lock().await;
-        let names = state
+        let pairs = state
             .tasks
             .remove(task_id)
-            .unwrap_or_else(|| VethNames::for_task(&self.config.veth_prefix, task_id));
-        plumbing::detach(&self.handle, &names).await
+            .unwrap_or_else(|| vec![VethNames::for_task(&self.config.veth_prefix, task_id)]);
+        for names in &pairs {
+            plumbing::detach(&self.handle, names).await?;
+        }
+        Ok(())
     }
 
     /// The live routing-mesh table, read from the kernel.
@@ -236,9 +263,13 @@ impl Dataplane {
         let mut state = self.state.lock().await;
         let mut first = None;
         note(&mut first, self.mesh.remove().await);
-        for names in std::mem::take(&mut state.tasks).values() {
+        for names in std::mem::take(&mut state.tasks).values().flatten() {
             note(&mut first, plumbing::detach(&self.handle, names).await);
         }
+        note(
+            &mut first,
+            user_networks::sweep(&self.handle, &self.config, |_| true).await,
+        );
         // Veths of tasks attached before a restart are still enslaved to the bridge, and so
         // is the VXLAN device even when this process never learned its VNI.
         match links::by_name(&self.handle, &self.config.bridge_name).await {

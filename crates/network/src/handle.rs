@@ -16,12 +16,13 @@ use agent::network::{NetworkError, NodeNetwork};
 use backoff::Backoff;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
-use types::{MeshBackendKind, MeshTable, NetworkView, PortProtocol, Task};
+use types::{MeshBackendKind, MeshTable, NetworkAttachment, NetworkView, PortProtocol, Task};
 
 use crate::config::DataplaneConfig;
 use crate::dataplane::Dataplane;
 use crate::error::{DataplaneError, Result};
 use crate::mac::MacAddr;
+use crate::user_networks::Attachment;
 
 /// How often the newest view is re-applied in full.
 pub const RESYNC_EVERY: Duration = Duration::from_secs(30);
@@ -85,6 +86,18 @@ async fn reconcile(dp: Arc<Dataplane>, mut views: watch::Receiver<Option<Network
     }
 }
 
+fn address_of(task: &Task, net: &NetworkAttachment) -> Result<(Ipv4Addr, MacAddr), NetworkError> {
+    let addr: Ipv4Addr = net
+        .addr
+        .parse()
+        .map_err(|e| NetworkError::Failed(format!("task {} address {}: {e}", task.id, net.addr)))?;
+    let mac: MacAddr = net
+        .mac
+        .parse()
+        .map_err(|e| NetworkError::Failed(format!("task {} MAC {}: {e:?}", task.id, net.mac)))?;
+    Ok((addr, mac))
+}
+
 fn to_agent(e: DataplaneError) -> NetworkError {
     match e {
         DataplaneError::NotReady(_) => NetworkError::NotReady(e.to_string()),
@@ -102,16 +115,28 @@ impl NodeNetwork for NodeDataplane {
             let net = task.networks.first().ok_or_else(|| {
                 NetworkError::NotReady(format!("task {} has no ingress address yet", task.id))
             })?;
-            let addr: Ipv4Addr = net.addr.parse().map_err(|e| {
-                NetworkError::Failed(format!("task {} address {}: {e}", task.id, net.addr))
-            })?;
-            let mac: MacAddr = net.mac.parse().map_err(|e| {
-                NetworkError::Failed(format!("task {} MAC {}: {e:?}", task.id, net.mac))
-            })?;
+            let (addr, mac) = address_of(task, net)?;
             self.dataplane
                 .attach_task(&task.id, pid, addr, mac)
                 .await
-                .map_err(to_agent)
+                .map_err(to_agent)?;
+            // Each step is idempotent: a retry after a network that was not built yet
+            // re-plugs nothing that is already in.
+            for (i, net) in task.overlay_attachments().iter().enumerate() {
+                let (addr, mac) = address_of(task, net)?;
+                let a = Attachment {
+                    task_id: &task.id,
+                    index: i + 1,
+                    network_id: &net.network_id,
+                    addr,
+                    mac,
+                };
+                self.dataplane
+                    .attach_to_network(&a, pid)
+                    .await
+                    .map_err(to_agent)?;
+            }
+            Ok(())
         })
     }
 

@@ -6,7 +6,8 @@
 //! - [`dataplane`]: [`Dataplane`], the kernel work: `apply(view)`, `attach_task`,
 //!   `detach_task`, `mesh_table`, `teardown`.
 //! - [`plan`]: pure derivation of this node's desired overlay and mesh from the leader's
-//!   `NetworkView`.
+//!   `NetworkView`; [`user_plan`]: the same for the user networks it has tasks on, which
+//!   [`user_networks`] builds, plugs tasks into and removes.
 //! - [`overlay`]: bridge + VXLAN through rtnetlink; [`fdb`]: the static FDB/neighbour entries
 //!   and their diff; [`links`]: small rtnetlink lookups.
 //! - [`plumbing`]: veth pairs into containers' namespaces; [`netns`]: running code inside
@@ -34,6 +35,8 @@ pub mod plumbing;
 pub mod ports;
 pub mod readback;
 pub mod sysctl;
+pub mod user_networks;
+pub mod user_plan;
 
 pub use config::{DataplaneConfig, MeshChoice};
 pub use dataplane::Dataplane;

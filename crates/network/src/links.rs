@@ -164,6 +164,18 @@ pub async fn set_only_ipv4(
 
 /// Names of the links enslaved to `controller_index`.
 pub async fn ports_of(handle: &Handle, controller_index: u32) -> Result<Vec<String>> {
+    names_where(handle, |link, _| controller(link) == Some(controller_index)).await
+}
+
+/// Names of the links whose name starts with `prefix`.
+pub async fn names_with_prefix(handle: &Handle, prefix: &str) -> Result<Vec<String>> {
+    names_where(handle, |_, name| name.starts_with(prefix)).await
+}
+
+async fn names_where(
+    handle: &Handle,
+    keep: impl Fn(&LinkMessage, &str) -> bool,
+) -> Result<Vec<String>> {
     let mut req = handle.link().get().execute();
     let mut out = Vec::new();
     while let Some(link) = req
@@ -171,13 +183,12 @@ pub async fn ports_of(handle: &Handle, controller_index: u32) -> Result<Vec<Stri
         .await
         .map_err(DataplaneError::netlink("list links"))?
     {
-        if controller(&link) == Some(controller_index) {
-            if let Some(name) = link.attributes.iter().find_map(|a| match a {
-                LinkAttribute::IfName(n) => Some(n.clone()),
-                _ => None,
-            }) {
-                out.push(name);
-            }
+        let name = link.attributes.iter().find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        });
+        if let Some(name) = name.filter(|n| keep(&link, n)) {
+            out.push(name);
         }
     }
     Ok(out)

@@ -1,7 +1,10 @@
-//! The ingress overlay on this node: bridge + VXLAN device (learning off) bound to the
-//! advertise address, the node's ingress IP on the bridge, and the static FDB/neighbour
-//! entries for every peer and remote task. Re-adopts links it finds on restart; recreates a
+//! One overlay on this node: bridge + VXLAN device (learning off) bound to the advertise
+//! address, on ingress the node's IP on the bridge, and the static FDB/neighbour entries for
+//! every peer and remote task. The ingress overlay and each user network are one `Overlay`
+//! each, told apart by bridge name and VNI. Re-adopts links it finds on restart; recreates a
 //! VXLAN device whose VNI, port or local address no longer match.
+
+use std::collections::BTreeSet;
 
 use std::net::Ipv4Addr;
 
@@ -15,7 +18,7 @@ use crate::error::{DataplaneError, Result};
 use crate::fdb;
 use crate::links;
 use crate::mac::MacAddr;
-use crate::plan::{IngressPlan, OverlayPlan};
+use crate::plan::{FdbEntry, LinkSpec, NeighEntry, OverlayPlan};
 
 /// Interface indexes of the overlay, valid until the links are deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +27,7 @@ pub struct OverlayLinks {
     pub vxlan: u32,
 }
 
-pub struct IngressOverlay {
+pub struct Overlay {
     handle: Handle,
     bridge_name: String,
     vxlan_prefix: String,
@@ -32,15 +35,15 @@ pub struct IngressOverlay {
     underlay_dev: Option<String>,
 }
 
-impl IngressOverlay {
+impl Overlay {
     pub fn new(
         handle: Handle,
         bridge_name: String,
         vxlan_prefix: String,
         underlay_addr: Ipv4Addr,
         underlay_dev: Option<String>,
-    ) -> IngressOverlay {
-        IngressOverlay {
+    ) -> Overlay {
+        Overlay {
             handle,
             bridge_name,
             vxlan_prefix,
@@ -53,11 +56,22 @@ impl IngressOverlay {
         format!("{}{}", self.vxlan_prefix, vni)
     }
 
-    /// Links, addresses and entries as the plan says, touching only what differs.
+    /// The ingress overlay's links, addresses and entries as the plan says.
     pub async fn reconcile(&self, plan: &OverlayPlan) -> Result<OverlayLinks> {
-        let links = self.ensure_links(&plan.ingress).await?;
+        self.reconcile_links(&plan.ingress.link(), &plan.fdb, &plan.neighbours)
+            .await
+    }
+
+    /// Links and entries as given, touching only what differs.
+    pub async fn reconcile_links(
+        &self,
+        spec: &LinkSpec,
+        fdb_entries: &BTreeSet<FdbEntry>,
+        neighbours: &BTreeSet<NeighEntry>,
+    ) -> Result<OverlayLinks> {
+        let links = self.ensure_links(spec).await?;
         let current = fdb::dump_fdb(&self.handle, links.vxlan).await?;
-        let d = fdb::diff(&current, &plan.fdb);
+        let d = fdb::diff(&current, fdb_entries);
         // Stale first: a MAC that moved to another node must lose its old remote before
         // it is replaced, or frames would go to both.
         for e in &d.remove {
@@ -67,7 +81,7 @@ impl IngressOverlay {
             fdb::add_fdb(&self.handle, links.vxlan, e).await?;
         }
         let current = fdb::dump_neighbours(&self.handle, links.bridge).await?;
-        let n = fdb::diff(&current, &plan.neighbours);
+        let n = fdb::diff(&current, neighbours);
         for e in &n.remove {
             fdb::del_neighbour(&self.handle, links.bridge, e).await?;
         }
@@ -86,15 +100,19 @@ impl IngressOverlay {
         Ok(links)
     }
 
-    async fn ensure_links(&self, plan: &IngressPlan) -> Result<OverlayLinks> {
+    async fn ensure_links(&self, plan: &LinkSpec) -> Result<OverlayLinks> {
         let bridge = self.ensure_bridge(plan).await?;
         let vxlan = self.ensure_vxlan(plan, bridge).await?;
         Ok(OverlayLinks { bridge, vxlan })
     }
 
-    async fn ensure_bridge(&self, plan: &IngressPlan) -> Result<u32> {
+    async fn ensure_bridge(&self, plan: &LinkSpec) -> Result<u32> {
         let name = &self.bridge_name;
-        let mac = MacAddr::from_ipv4(plan.local_addr).octets().to_vec();
+        // On ingress the bridge's MAC derives from its IP so peers can install our neighbour
+        // entry without asking; a user network's bridge never speaks, so any MAC is unique
+        // enough as long as it is this node's: it derives from the underlay address.
+        let mac_ip = plan.bridge_addr.map_or(self.underlay_addr, |(ip, _)| ip);
+        let mac = MacAddr::from_ipv4(mac_ip).octets().to_vec();
         let existing = links::by_name(&self.handle, name).await?;
         let index = match existing {
             Some(link) if links::kind(&link) == Some(&InfoKind::Bridge) => {
@@ -118,28 +136,27 @@ impl IngressOverlay {
             }
             other => {
                 if other.is_some() {
-                    info!(%name, "replacing a non-bridge link that holds the ingress bridge's name");
+                    info!(%name, "replacing a non-bridge link that holds an overlay bridge's name");
                     links::delete(&self.handle, name).await?;
                 }
-                // The bridge's MAC derives from its IP so peers can install our neighbour
-                // entry without asking.
                 self.handle
                     .link()
                     .add(LinkBridge::new(name).mtu(plan.mtu).address(mac).build())
                     .execute()
                     .await
                     .map_err(DataplaneError::netlink(format!("create bridge {name}")))?;
-                info!(%name, "created ingress bridge");
+                info!(%name, "created overlay bridge");
                 self.index_of(name).await?
             }
         };
-        let prefix = plan.subnet.prefix_len();
-        links::set_only_ipv4(&self.handle, index, plan.local_addr, prefix, name).await?;
+        if let Some((ip, prefix)) = plan.bridge_addr {
+            links::set_only_ipv4(&self.handle, index, ip, prefix, name).await?;
+        }
         links::set_up(&self.handle, index, name).await?;
         Ok(index)
     }
 
-    async fn ensure_vxlan(&self, plan: &IngressPlan, bridge: u32) -> Result<u32> {
+    async fn ensure_vxlan(&self, plan: &LinkSpec, bridge: u32) -> Result<u32> {
         let name = self.vxlan_name(plan.vni);
         let dev_index = match &self.underlay_dev {
             Some(dev) => Some(self.index_of(dev).await?),

@@ -21,6 +21,28 @@ pub struct IngressPlan {
     pub local_addr: Ipv4Addr,
 }
 
+impl IngressPlan {
+    pub fn link(&self) -> LinkSpec {
+        LinkSpec {
+            vni: self.vni,
+            vxlan_port: self.vxlan_port,
+            mtu: self.mtu,
+            bridge_addr: Some((self.local_addr, self.subnet.prefix_len())),
+        }
+    }
+}
+
+/// One overlay's bridge and VXLAN device on this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkSpec {
+    pub vni: u32,
+    pub vxlan_port: u16,
+    pub mtu: u32,
+    /// The node's address on the bridge and the subnet's prefix length; `None` on user
+    /// networks, which the node only bridges.
+    pub bridge_addr: Option<(Ipv4Addr, u8)>,
+}
+
 /// A static VXLAN forwarding entry: frames for `mac` go to the node at `dst`.
 /// `MacAddr::ZERO` entries are the flood list (broadcast/ARP reaches every peer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,6 +1,8 @@
-//! Task plumbing: a veth pair per task, the host end enslaved to the ingress bridge, the
-//! other end moved into the container's namespace (by PID) and configured there as `eth0`
-//! with the task's IP, MAC, MTU and a default route via the node's ingress IP.
+//! Task plumbing: a veth pair per task and network, the host end enslaved to the network's
+//! bridge, the other end moved into the container's namespace (by PID) and configured there
+//! as `eth0` (ingress: with a default route via the node's ingress IP) or `eth1`, `eth2`, …
+//! (its user networks, in its spec's order: only the subnet's own route) with the task's IP,
+//! MAC and MTU.
 
 use std::net::Ipv4Addr;
 
@@ -16,11 +18,14 @@ use crate::netns;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerSide {
     pub pid: u32,
+    /// `eth0` on ingress, `eth1`… on user networks.
+    pub ifname: String,
     pub addr: Ipv4Addr,
     pub prefix: u8,
     pub mac: MacAddr,
     pub mtu: u32,
-    pub gateway: Ipv4Addr,
+    /// The default route's gateway: on ingress only.
+    pub gateway: Option<Ipv4Addr>,
 }
 
 /// Interface names of one task: `vt` + the first 10 characters of its ID on the host, a
@@ -41,6 +46,21 @@ impl VethNames {
         VethNames {
             host: format!("{prefix}{short}"),
             peer: format!("{prefix}p{short}"),
+        }
+    }
+
+    /// The pair of a task's `index`th user network (1, 2, …): one character less of the ID,
+    /// then `_` and the index, within IFNAMSIZ up to index 99. The `_` keeps them apart from
+    /// every [`VethNames::for_task`] name, which holds only letters and digits.
+    pub fn for_network(prefix: &str, task_id: &str, index: usize) -> VethNames {
+        let short: String = task_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(9)
+            .collect();
+        VethNames {
+            host: format!("{prefix}{short}_{index}"),
+            peer: format!("{prefix}p{short}_{index}"),
         }
     }
 }
@@ -117,7 +137,7 @@ async fn enslave(handle: &Handle, index: u32, bridge: u32, mtu: u32, name: &str)
         .execute()
         .await
         .map_err(DataplaneError::netlink(format!(
-            "enslave {name} to the ingress bridge"
+            "enslave {name} to its network's bridge"
         )))
 }
 
@@ -131,26 +151,31 @@ async fn index(handle: &Handle, name: &str) -> Result<u32> {
 /// Runs inside the container's namespace.
 async fn configure_container(h: &Handle, peer: &str, side: &ContainerSide) -> Result<()> {
     let idx = index(h, peer).await?;
+    let name = side.ifname.as_str();
     h.link()
         .set(
             LinkUnspec::new_with_index(idx)
-                .name("eth0")
+                .name(name)
                 .address(side.mac.octets().to_vec())
                 .mtu(side.mtu)
                 .build(),
         )
         .execute()
         .await
-        .map_err(DataplaneError::netlink(
-            "rename container interface to eth0",
-        ))?;
-    links::set_only_ipv4(h, idx, side.addr, side.prefix, "container eth0").await?;
-    links::set_up(h, idx, "container eth0").await?;
+        .map_err(DataplaneError::netlink(format!(
+            "rename container interface to {name}"
+        )))?;
+    let what = format!("container {name}");
+    links::set_only_ipv4(h, idx, side.addr, side.prefix, &what).await?;
+    links::set_up(h, idx, &what).await?;
     if let Some(lo) = links::by_name(h, "lo").await? {
         links::set_up(h, lo.header.index, "container lo").await?;
     }
+    let Some(gateway) = side.gateway else {
+        return Ok(());
+    };
     let route = RouteMessageBuilder::<Ipv4Addr>::new()
-        .gateway(side.gateway)
+        .gateway(gateway)
         .output_interface(idx)
         .build();
     h.route()
@@ -160,7 +185,7 @@ async fn configure_container(h: &Handle, peer: &str, side: &ContainerSide) -> Re
         .await
         .map_err(DataplaneError::netlink(format!(
             "default route via {}",
-            IpAddr::V4(side.gateway)
+            IpAddr::V4(gateway)
         )))
 }
 
@@ -179,5 +204,13 @@ mod tests {
         assert_eq!(n.host, "vta1b2c3d4e5");
         assert_eq!(n.peer, "vtpa1b2c3d4e5");
         assert!(n.peer.len() <= 15);
+        let n = VethNames::for_network("vt", "a1b2-c3d4e5f6g7h8", 12);
+        assert_eq!(n.host, "vta1b2c3d4e_12");
+        assert_eq!(n.peer, "vtpa1b2c3d4e_12");
+        assert!(n.peer.len() <= 15);
+        assert_ne!(
+            VethNames::for_network("vt", "x1", 1).host,
+            VethNames::for_task("vt", "x11").host
+        );
     }
 }

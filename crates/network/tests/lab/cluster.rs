@@ -63,6 +63,11 @@ impl Cluster {
 
     /// A task on node `node`, with IP 10.255.1.<host> and a responder named `name`.
     pub fn add_task(&mut self, name: &str, node: usize, host: u8) -> LabTask {
+        self.add_task_with_pid(name, node, host).0
+    }
+
+    /// [`Cluster::add_task`], also answering the PID that holds its namespace.
+    pub fn add_task_with_pid(&mut self, name: &str, node: usize, host: u8) -> (LabTask, u32) {
         let pid = self.lab.add_task_ns(name);
         let addr = Ipv4Addr::new(10, 255, 1, host);
         let task_id = format!("task{name}");
@@ -76,7 +81,7 @@ impl Cluster {
             addr,
         };
         self.tasks.push(t.clone());
-        t
+        (t, pid)
     }
 
     pub fn node_addr(&self, node: usize, port: u16) -> SocketAddr {

@@ -18,6 +18,8 @@ fn s<T>(r: Result<T, network::DataplaneError>) -> Result<T, String> {
 enum Cmd {
     Apply(Box<NetworkView>, Reply<()>),
     Attach(String, u32, Ipv4Addr, Reply<()>),
+    /// Task, its index among its user networks (1…), network ID, PID, address.
+    AttachNet(String, usize, String, u32, Ipv4Addr, Reply<()>),
     Detach(String, Reply<()>),
     Table(Reply<MeshTable>),
     Teardown(Reply<()>),
@@ -72,6 +74,16 @@ impl NodeHandle {
                         Cmd::Attach(id, pid, ip, r) => drop(r.send(s(
                             dp.attach_task(&id, pid, ip, MacAddr::from_ipv4(ip)).await,
                         ))),
+                        Cmd::AttachNet(id, index, net, pid, ip, r) => {
+                            let a = network::user_networks::Attachment {
+                                task_id: &id,
+                                index,
+                                network_id: &net,
+                                addr: ip,
+                                mac: MacAddr::from_ipv4(ip),
+                            };
+                            drop(r.send(s(dp.attach_to_network(&a, pid).await)))
+                        }
                         Cmd::Detach(id, r) => drop(r.send(s(dp.detach_task(&id).await))),
                         Cmd::Table(r) => drop(r.send(s(dp.mesh_table().await))),
                         Cmd::Teardown(r) => drop(r.send(s(dp.teardown().await))),
@@ -128,6 +140,18 @@ impl NodeHandle {
     pub fn attach(&self, task_id: &str, pid: u32, ip: Ipv4Addr) -> Result<(), String> {
         let id = task_id.to_string();
         self.call(|r| Cmd::Attach(id, pid, ip, r))
+    }
+
+    pub fn attach_net(
+        &self,
+        task_id: &str,
+        index: usize,
+        network_id: &str,
+        pid: u32,
+        ip: Ipv4Addr,
+    ) -> Result<(), String> {
+        let (id, net) = (task_id.to_string(), network_id.to_string());
+        self.call(|r| Cmd::AttachNet(id, index, net, pid, ip, r))
     }
 
     pub fn detach(&self, task_id: &str) -> Result<(), String> {

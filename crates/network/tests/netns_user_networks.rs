@@ -1,0 +1,144 @@
+//! Issue 14, user overlay networks in network namespaces: three "nodes" running `Dataplane`,
+//! task namespaces standing in for containers. A network connects its tasks across nodes and
+//! nothing else; a node builds a network only while it has a task on it; a restart keeps the
+//! tasks' interfaces. Needs root (under `CI=true` a lab that cannot be built fails).
+
+mod lab;
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use lab::cluster::{Cluster, TASK_PORT};
+use lab::http;
+use lab::view::LabTask;
+use types::{Network, NetworkSpec, NetworkView, OverlayView, TaskEndpoint};
+
+const BACK: (&str, u32, &str) = ("net-back", 4097, "10.0.1.0/24");
+const FRONT: (&str, u32, &str) = ("net-front", 4098, "10.0.2.0/24");
+
+/// A task's address on a user network: 10.0.<net>.<same host byte as on ingress>.
+fn on(net: (&str, u32, &str), t: &LabTask) -> Ipv4Addr {
+    let third = net.2.split('.').nth(2).unwrap().parse().unwrap();
+    Ipv4Addr::new(10, 0, third, t.addr.octets()[3])
+}
+
+fn overlay(net: (&str, u32, &str), tasks: &[&LabTask]) -> OverlayView {
+    OverlayView {
+        network: Network {
+            id: net.0.into(),
+            meta: Default::default(),
+            spec: NetworkSpec {
+                subnet: net.2.into(),
+                vni: net.1,
+                ..NetworkSpec::overlay(net.0)
+            },
+        },
+        endpoints: tasks
+            .iter()
+            .map(|t| {
+                let addr = on(net, t);
+                TaskEndpoint {
+                    task_id: t.task_id.clone(),
+                    node_id: t.node_id.clone(),
+                    addr: addr.to_string(),
+                    mac: network::MacAddr::from_ipv4(addr).to_string(),
+                }
+            })
+            .collect(),
+        services: Vec::new(),
+    }
+}
+
+fn apply(c: &Cluster, overlays: Vec<OverlayView>) -> NetworkView {
+    let mut v = c.view(&[]);
+    v.overlays = overlays;
+    for n in &c.nodes {
+        n.apply(&v)
+            .unwrap_or_else(|e| panic!("apply on {}: {e}", n.node_id));
+    }
+    v
+}
+
+/// `ip -o link show` inside the namespace at `ns_path` (`/run/netns/NAME`).
+fn links(ns_path: &str) -> String {
+    let ns = ns_path.trim_start_matches("/run/netns/");
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns, "-o", "link", "show"])
+        .output()
+        .expect("ip link");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn get(c: &Cluster, from: &str, to: Ipv4Addr) -> std::io::Result<String> {
+    http::get(&c.lab.ns_path(from), SocketAddr::from((to, TASK_PORT)))
+}
+
+#[test]
+fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
+    if !lab::can_run() {
+        return;
+    }
+    let mut c = Cluster::new("un", 3);
+    let (a, a_pid) = c.add_task_with_pid("a", 0, 10);
+    let (b, b_pid) = c.add_task_with_pid("b", 1, 11);
+    let (f, f_pid) = c.add_task_with_pid("f", 1, 12);
+    let _x = c.add_task("x", 2, 13);
+    apply(&c, vec![overlay(BACK, &[&a, &b]), overlay(FRONT, &[&f])]);
+    for (t, pid, net, node) in [
+        (&a, a_pid, BACK, 0),
+        (&b, b_pid, BACK, 1),
+        (&f, f_pid, FRONT, 1),
+    ] {
+        c.nodes[node]
+            .attach_net(&t.task_id, 1, net.0, pid, on(net, t))
+            .unwrap_or_else(|e| panic!("attach {} to {}: {e}", t.task_id, net.0));
+    }
+
+    // Across nodes on `back`, with the source address on `back`.
+    let reply = get(&c, "a", on(BACK, &b)).expect("a -> b over back");
+    assert_eq!(reply, format!("b {}", on(BACK, &a)));
+    let reply = get(&c, "b", on(BACK, &a)).expect("b -> a over back");
+    assert_eq!(reply, format!("a {}", on(BACK, &b)));
+    // Nothing of `back` from `front`, even on the same node, nor from a task on no network.
+    assert!(
+        get(&c, "f", on(BACK, &b)).is_err(),
+        "front reached b (same node)"
+    );
+    assert!(get(&c, "f", on(BACK, &a)).is_err(), "front reached a");
+    assert!(
+        get(&c, "x", on(BACK, &a)).is_err(),
+        "a task on no user network reached back"
+    );
+    assert!(get(&c, "a", on(FRONT, &f)).is_err(), "back reached front");
+
+    // A node builds only the networks it has tasks on.
+    let has =
+        |node: usize, vni: u32| links(&c.nodes[node].ns_path).contains(&format!("swarm-br{vni}"));
+    assert!(has(0, 4097) && !has(0, 4098), "node 0: back only");
+    assert!(has(1, 4097) && has(1, 4098), "node 1: both");
+    assert!(!has(2, 4097) && !has(2, 4098), "node 2: none");
+    let in_task = links(&c.lab.ns_path("a"));
+    assert!(
+        in_task.contains("eth0") && in_task.contains("eth1"),
+        "{in_task}"
+    );
+
+    // A restarted data plane keeps the tasks' interfaces and their traffic.
+    c.nodes[0].restart().expect("restart node 0");
+    apply(&c, vec![overlay(BACK, &[&a, &b]), overlay(FRONT, &[&f])]);
+    assert_eq!(
+        get(&c, "b", on(BACK, &a)).expect("b -> a after node 0 restarted"),
+        format!("a {}", on(BACK, &b))
+    );
+
+    // The last task of a network leaves a node: the node removes that network.
+    apply(&c, vec![overlay(BACK, &[&a]), overlay(FRONT, &[])]);
+    assert!(
+        !has(1, 4097) && !has(1, 4098),
+        "node 1 kept a network it has no task on"
+    );
+    assert!(has(0, 4097));
+    assert!(
+        !links(&c.lab.ns_path("b")).contains("eth1"),
+        "b's back interface stayed"
+    );
+}
