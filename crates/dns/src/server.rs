@@ -1,10 +1,12 @@
 //! The resolver on the wire: UDP and TCP on one address, every decision left to
-//! [`respond`]. Local answers are sent from the receive loop at once; forwards run as their
+//! [`respond`]. It binds its own sockets ([`Resolver::bind`]), or serves sockets a caller
+//! bound elsewhere ([`Resolver::from_std`]: the node's resolver listens inside each
+//! container's namespace, where every client is `127.0.0.1`, so the caller says who asks). Local answers are sent from the receive loop at once; forwards run as their
 //! own tasks (bounded in number and in time), so a slow upstream never delays the next
 //! query. The zone is read from a watch on every query, so an update applies to the next one.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +62,24 @@ pub struct Resolver {
     shared: Arc<Shared>,
 }
 
+/// Who asks, for the zone's choice of networks.
+#[derive(Debug, Clone, Copy)]
+enum Client {
+    /// The query's source address.
+    Source,
+    /// Every query on these sockets comes from this container.
+    Fixed(IpAddr),
+}
+
+impl Client {
+    fn of(self, peer: SocketAddr) -> IpAddr {
+        match self {
+            Client::Source => peer.ip(),
+            Client::Fixed(ip) => ip,
+        }
+    }
+}
+
 /// What every query's handling needs, shared with the forward and connection tasks.
 struct Shared {
     /// The current zone; read once per query.
@@ -70,6 +90,19 @@ struct Shared {
     forwards: Arc<Semaphore>,
     /// Permits for TCP connections served, [`MAX_CONNECTIONS`] in all.
     connections: Arc<Semaphore>,
+    client: Client,
+}
+
+impl Shared {
+    fn new(zone: watch::Receiver<Arc<Zone>>, upstreams: Vec<SocketAddr>, client: Client) -> Shared {
+        Shared {
+            zone,
+            upstreams,
+            forwards: Arc::new(Semaphore::new(MAX_FORWARDS)),
+            connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+            client,
+        }
+    }
 }
 
 impl Resolver {
@@ -95,17 +128,41 @@ impl Resolver {
                 Err(e) => return Err(bind_error(picked, Transport::Tcp)(e)),
             }
         };
-        let shared = Shared {
-            zone,
-            upstreams,
-            forwards: Arc::new(Semaphore::new(MAX_FORWARDS)),
-            connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-        };
         Ok(Resolver {
             addr: picked,
             udp: Arc::new(udp),
             tcp,
-            shared: Arc::new(shared),
+            shared: Arc::new(Shared::new(zone, upstreams, Client::Source)),
+        })
+    }
+
+    /// Serves sockets bound by the caller (in another network namespace, say), answering
+    /// every query as if it came from `client`. Must run inside a tokio runtime.
+    pub fn from_std(
+        udp: std::net::UdpSocket,
+        tcp: std::net::TcpListener,
+        client: IpAddr,
+        zone: watch::Receiver<Arc<Zone>>,
+        upstreams: Vec<SocketAddr>,
+    ) -> Result<Resolver, ServerError> {
+        let addr = udp
+            .local_addr()
+            .map_err(bind_error(unspecified(), Transport::Udp))?;
+        let adopt_udp = || {
+            udp.set_nonblocking(true)?;
+            UdpSocket::from_std(udp)
+        };
+        let udp = adopt_udp().map_err(bind_error(addr, Transport::Udp))?;
+        let adopt_tcp = || {
+            tcp.set_nonblocking(true)?;
+            TcpListener::from_std(tcp)
+        };
+        let tcp = adopt_tcp().map_err(bind_error(addr, Transport::Tcp))?;
+        Ok(Resolver {
+            addr,
+            udp: Arc::new(udp),
+            tcp,
+            shared: Arc::new(Shared::new(zone, upstreams, Client::Fixed(client))),
         })
     }
 
@@ -141,7 +198,8 @@ impl Resolver {
             };
             let query = &buf[..len];
             let zone = Arc::clone(&self.shared.zone.borrow());
-            let servfail = match respond(&zone, peer.ip(), query, Transport::Udp) {
+            let client = self.shared.client.of(peer);
+            let servfail = match respond(&zone, client, query, Transport::Udp) {
                 Reply::Answer(reply) => {
                     send(&self.udp, &reply, peer).await;
                     continue;
@@ -203,7 +261,7 @@ impl Resolver {
 async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     while let Ok(Ok(query)) = timeout(TCP_IDLE, read_message(&mut stream)).await {
         let zone = Arc::clone(&shared.zone.borrow());
-        let reply = match respond(&zone, peer.ip(), &query, Transport::Tcp) {
+        let reply = match respond(&zone, shared.client.of(peer), &query, Transport::Tcp) {
             Reply::Answer(reply) => reply,
             Reply::Drop => return,
             Reply::Forward { servfail } => {
@@ -223,6 +281,10 @@ async fn send(udp: &UdpSocket, reply: &[u8], peer: SocketAddr) {
     if let Err(error) = udp.send_to(reply, peer).await {
         debug!(%peer, %error, "DNS: sending a reply over UDP failed");
     }
+}
+
+fn unspecified() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], 0))
 }
 
 fn bind_error(addr: SocketAddr, transport: Transport) -> impl Fn(io::Error) -> ServerError {

@@ -272,3 +272,28 @@ async fn stops_at_once_with_a_forward_and_a_tcp_connection_in_flight() {
         stopping.elapsed()
     );
 }
+
+#[tokio::test]
+async fn sockets_bound_elsewhere_answer_for_the_client_the_caller_names() {
+    // The zone knows 10.0.0.9 on `net`; queries come from 127.0.0.1, which it does not.
+    let z = Zone::new()
+        .with_service("net", ServiceRecord::vip("web", Ipv4Addr::new(10, 0, 0, 2)))
+        .with_client(Ipv4Addr::new(10, 0, 0, 9), ["net"]);
+    let (_zone, watched) = watch::channel(Arc::new(z));
+    let udp = std::net::UdpSocket::bind((LOCALHOST, 0)).unwrap();
+    let tcp = std::net::TcpListener::bind(udp.local_addr().unwrap()).unwrap();
+    let client = Ipv4Addr::new(10, 0, 0, 9).into();
+    let resolver = Resolver::from_std(udp, tcp, client, watched, Vec::new()).unwrap();
+    let addr = resolver.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(resolver.run(shutdown.clone()));
+    let (reply, _) = udp_ask(addr, 7, "web").await;
+    assert_eq!(addresses(&reply), [Ipv4Addr::new(10, 0, 0, 2)]);
+    let reply = tcp_ask(addr, 8, "WEB.").await;
+    assert_eq!(addresses(&reply), [Ipv4Addr::new(10, 0, 0, 2)]);
+    shutdown.cancel();
+    timeout(Duration::from_secs(1), task)
+        .await
+        .unwrap()
+        .unwrap();
+}

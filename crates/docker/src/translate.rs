@@ -110,6 +110,9 @@ fn host_config(task: &Task) -> HostConfig {
         memory: positive(resources.limits.memory_bytes),
         nano_cpus: positive(resources.limits.nano_cpus),
         pids_limit: positive(resources.pids_limit),
+        // On user networks, names are the node's to answer, inside the container.
+        dns: (!task.spec.networks.is_empty())
+            .then(|| vec![types::network::RESOLVER_ADDR.to_string()]),
         ..Default::default()
     }
 }
@@ -208,6 +211,17 @@ mod tests {
         assert_eq!(host.memory, Some(64 << 20));
         assert_eq!(host.nano_cpus, Some(500_000_000));
         assert_eq!(host.pids_limit, Some(100));
+        assert_eq!(
+            host.dns, None,
+            "off user networks the engine's own resolv.conf stays"
+        );
+        let mut on_net = web_task();
+        on_net.spec.networks = vec![types::NetworkTarget {
+            target: "net1".into(),
+            aliases: vec![],
+        }];
+        let host = container_config(&on_net, "n1").host_config.unwrap();
+        assert_eq!(host.dns, Some(vec!["127.0.0.11".to_string()]));
     }
 
     #[test]

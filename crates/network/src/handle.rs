@@ -6,7 +6,9 @@
 //! never waits on the kernel), what fails is retried with backoff, and every
 //! [`RESYNC_EVERY`] the view is re-applied even if unchanged, to repair links and rules
 //! removed behind our back. Unchanged views cost nothing ([`Dataplane::apply`] skips them).
-//! The background task ends when the handle is dropped.
+//! The background task ends when the handle is dropped. It also owns the node's resolver:
+//! the zone follows the same views, and each task on a user network is served DNS inside
+//! its namespace from the moment it is plugged in until it is unplugged.
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use crate::config::DataplaneConfig;
 use crate::dataplane::Dataplane;
 use crate::error::{DataplaneError, Result};
 use crate::mac::MacAddr;
+use crate::resolver::NodeResolver;
 use crate::user_networks::Attachment;
 
 /// How often the newest view is re-applied in full.
@@ -31,6 +34,7 @@ const RETRY_MAX: Duration = Duration::from_secs(10);
 
 pub struct NodeDataplane {
     dataplane: Arc<Dataplane>,
+    resolver: Arc<NodeResolver>,
     views: watch::Sender<Option<NetworkView>>,
 }
 
@@ -39,9 +43,18 @@ impl NodeDataplane {
     /// reconcile task. Must run inside the node's network namespace.
     pub async fn start(config: DataplaneConfig) -> Result<NodeDataplane> {
         let dataplane = Arc::new(Dataplane::new(config).await?);
+        // The host's resolvers, for names that are not the cluster's.
+        let upstreams = std::fs::read_to_string("/etc/resolv.conf")
+            .map(|text| dns::upstreams_from_resolv_conf(&text))
+            .unwrap_or_default();
+        let resolver = Arc::new(NodeResolver::new(upstreams));
         let (views, rx) = watch::channel(None);
-        tokio::spawn(reconcile(dataplane.clone(), rx));
-        Ok(NodeDataplane { dataplane, views })
+        tokio::spawn(reconcile(dataplane.clone(), resolver.clone(), rx));
+        Ok(NodeDataplane {
+            dataplane,
+            resolver,
+            views,
+        })
     }
 
     pub fn dataplane(&self) -> &Dataplane {
@@ -49,7 +62,17 @@ impl NodeDataplane {
     }
 }
 
-async fn reconcile(dp: Arc<Dataplane>, mut views: watch::Receiver<Option<NetworkView>>) {
+impl Drop for NodeDataplane {
+    fn drop(&mut self) {
+        self.resolver.stop_all();
+    }
+}
+
+async fn reconcile(
+    dp: Arc<Dataplane>,
+    resolver: Arc<NodeResolver>,
+    mut views: watch::Receiver<Option<NetworkView>>,
+) {
     let mut resync = tokio::time::interval(RESYNC_EVERY);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync.tick().await;
@@ -67,6 +90,7 @@ async fn reconcile(dp: Arc<Dataplane>, mut views: watch::Receiver<Option<Network
         let Some(view) = views.borrow_and_update().clone() else {
             continue;
         };
+        resolver.set_view(&view);
         let applied = if full {
             dp.resync(&view).await
         } else {
@@ -136,12 +160,22 @@ impl NodeNetwork for NodeDataplane {
                     .await
                     .map_err(to_agent)?;
             }
+            if let Some(first) = task.overlay_attachments().first() {
+                let (client, _) = address_of(task, first)?;
+                self.resolver
+                    .serve(&task.id, pid, client)
+                    .await
+                    .map_err(to_agent)?;
+            }
             Ok(())
         })
     }
 
     fn detach<'a>(&'a self, task_id: &'a str) -> BoxFuture<'a, Result<(), NetworkError>> {
-        Box::pin(async move { self.dataplane.detach_task(task_id).await.map_err(to_agent) })
+        Box::pin(async move {
+            self.resolver.stop(task_id);
+            self.dataplane.detach_task(task_id).await.map_err(to_agent)
+        })
     }
 
     fn host_port_in_use(&self, protocol: PortProtocol, port: u16) -> Result<bool, NetworkError> {

@@ -34,6 +34,7 @@ pub mod plan;
 pub mod plumbing;
 pub mod ports;
 pub mod readback;
+pub mod resolver;
 pub mod sysctl;
 pub mod user_networks;
 pub mod user_plan;

@@ -142,3 +142,82 @@ fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
         "b's back interface stayed"
     );
 }
+
+/// Asks `name` (type A) at 127.0.0.11 from inside the namespace at `ns_path`.
+fn ask(ns_path: &str, name: &str) -> Result<Vec<Ipv4Addr>, String> {
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RData, RecordType};
+    let mut q = Message::query();
+    q.metadata.id = 42;
+    q.metadata.recursion_desired = true;
+    q.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+    let bytes = q.to_vec().unwrap();
+    let reply = http::in_ns(ns_path, move || -> std::io::Result<Vec<u8>> {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+        s.send_to(&bytes, "127.0.0.11:53")?;
+        let mut buf = [0u8; 1500];
+        let n = s.recv(&mut buf)?;
+        Ok(buf[..n].to_vec())
+    })
+    .map_err(|e| e.to_string())?;
+    let m = Message::from_vec(&reply).map_err(|e| e.to_string())?;
+    Ok(m.answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.0),
+            _ => None,
+        })
+        .collect())
+}
+
+#[test]
+fn the_node_resolver_answers_inside_a_task_namespace_for_its_networks_only() {
+    if !lab::can_run() {
+        return;
+    }
+    let mut c = Cluster::new("ud", 1);
+    let (a, a_pid) = c.add_task_with_pid("a", 0, 10);
+    let (f, f_pid) = c.add_task_with_pid("f", 0, 11);
+    let mut back = overlay(BACK, &[&a]);
+    back.services.push(types::NamedService {
+        service_id: "s1".into(),
+        name: "api".into(),
+        aliases: vec!["backend".into()],
+        vip: "10.0.1.2".into(),
+        backends: vec![types::OverlayBackend {
+            task_id: a.task_id.clone(),
+            node_id: a.node_id.clone(),
+            addr: on(BACK, &a).to_string(),
+            slot: 1,
+        }],
+    });
+    let view = apply(&c, vec![back, overlay(FRONT, &[&f])]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let resolver = network::resolver::NodeResolver::new(Vec::new());
+    resolver.set_view(&view);
+    for (t, pid, net) in [(&a, a_pid, BACK), (&f, f_pid, FRONT)] {
+        rt.block_on(resolver.serve(&t.task_id, pid, on(net, t)))
+            .unwrap_or_else(|e| panic!("serve {}: {e}", t.task_id));
+    }
+    let api_vip: Vec<Ipv4Addr> = vec!["10.0.1.2".parse().unwrap()];
+    let a_ns = c.lab.ns_path("a");
+    let f_ns = c.lab.ns_path("f");
+    assert_eq!(ask(&a_ns, "api"), Ok(api_vip.clone()));
+    assert_eq!(ask(&a_ns, "BACKEND."), Ok(api_vip));
+    assert_eq!(ask(&a_ns, "tasks.api"), Ok(vec![on(BACK, &a)]));
+    // `f` is on front only: `api` is not its name, and no upstream answers here.
+    assert_eq!(
+        ask(&f_ns, "api"),
+        Ok(vec![]),
+        "a name of another network leaked"
+    );
+    // After the task stops being served, nothing answers in its namespace.
+    resolver.stop(&a.task_id);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        ask(&a_ns, "api").is_err(),
+        "a stopped resolver still answers"
+    );
+    drop(rt);
+}

@@ -21,6 +21,9 @@ pub const DEFAULT_ADDR_POOL: &str = "10.0.0.0/8";
 pub const DEFAULT_ADDR_POOL_MASK_LEN: u32 = 24;
 /// User networks get VNIs from here up (ingress has 4096).
 pub const FIRST_USER_VNI: u32 = DEFAULT_INGRESS_VNI + 1;
+/// Where a container on a user network asks its names, inside its own namespace (Docker's
+/// embedded DNS address): the node serves it there, and the engine writes it in resolv.conf.
+pub const RESOLVER_ADDR: std::net::Ipv4Addr = std::net::Ipv4Addr::new(127, 0, 0, 11);
 /// The highest 24-bit VXLAN network identifier.
 pub const MAX_VNI: u32 = (1 << 24) - 1;
 
