@@ -25,6 +25,7 @@ use crate::plumbing::{self, ContainerSide, VethNames};
 use crate::sysctl;
 use crate::user_networks::{self, Attachment, UserNetworks};
 use crate::user_plan;
+use crate::vip::VipTables;
 
 pub struct Dataplane {
     config: DataplaneConfig,
@@ -50,6 +51,9 @@ struct State {
     /// Tasks plugged in by this process: their ingress pair, then one per user network.
     tasks: BTreeMap<String, Vec<VethNames>>,
     user: UserNetworks,
+    /// The user networks of the last view applied, for tasks plugged in after it.
+    overlays: Vec<types::OverlayView>,
+    vips: VipTables,
     sysctls_set: bool,
 }
 
@@ -183,7 +187,9 @@ impl Dataplane {
         state
             .user
             .reconcile(&self.handle, &self.config, user, force)
-            .await
+            .await?;
+        state.overlays = view.overlays.clone();
+        state.vips.sync(&state.overlays, force).await
     }
 
     /// Plugs a task's container (any process in its netns: `pid`) into the ingress network.
@@ -235,12 +241,15 @@ impl Dataplane {
         if !pairs.contains(&names) {
             pairs.push(names);
         }
-        Ok(())
+        state.vips.add(a.task_id, pid, a.network_id);
+        let State { vips, overlays, .. } = &mut *state;
+        vips.sync(overlays, false).await
     }
 
     /// Unplugs a task; a task never attached (or already gone) is not an error.
     pub async fn detach_task(&self, task_id: &str) -> Result<()> {
         let mut state = self.state.lock().await;
+        state.vips.remove(task_id);
         let pairs = state
             .tasks
             .remove(task_id)

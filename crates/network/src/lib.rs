@@ -38,6 +38,7 @@ pub mod resolver;
 pub mod sysctl;
 pub mod user_networks;
 pub mod user_plan;
+pub mod vip;
 
 pub use config::{DataplaneConfig, MeshChoice};
 pub use dataplane::Dataplane;

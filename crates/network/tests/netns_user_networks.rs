@@ -48,6 +48,34 @@ fn overlay(net: (&str, u32, &str), tasks: &[&LabTask]) -> OverlayView {
     }
 }
 
+/// `net` with a service `api` whose VIP is 10.0.<net>.2, balanced over `backends`.
+fn with_api(mut o: OverlayView, net: (&str, u32, &str), backends: &[&LabTask]) -> OverlayView {
+    let vip = on(
+        net,
+        &LabTask {
+            task_id: String::new(),
+            node_id: String::new(),
+            addr: Ipv4Addr::new(0, 0, 0, 2),
+        },
+    );
+    o.services.push(types::NamedService {
+        service_id: "s-api".into(),
+        name: "api".into(),
+        aliases: vec![],
+        vip: vip.to_string(),
+        backends: backends
+            .iter()
+            .map(|t| types::OverlayBackend {
+                task_id: t.task_id.clone(),
+                node_id: t.node_id.clone(),
+                addr: on(net, t).to_string(),
+                slot: 1,
+            })
+            .collect(),
+    });
+    o
+}
+
 fn apply(c: &Cluster, overlays: Vec<OverlayView>) -> NetworkView {
     let mut v = c.view(&[]);
     v.overlays = overlays;
@@ -82,6 +110,7 @@ fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
     let (b, b_pid) = c.add_task_with_pid("b", 1, 11);
     let (f, f_pid) = c.add_task_with_pid("f", 1, 12);
     let _x = c.add_task("x", 2, 13);
+    let (b2, b2_pid) = c.add_task_with_pid("b2", 2, 14);
     apply(&c, vec![overlay(BACK, &[&a, &b]), overlay(FRONT, &[&f])]);
     for (t, pid, net, node) in [
         (&a, a_pid, BACK, 0),
@@ -125,9 +154,68 @@ fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
     // A restarted data plane keeps the tasks' interfaces and their traffic.
     c.nodes[0].restart().expect("restart node 0");
     apply(&c, vec![overlay(BACK, &[&a, &b]), overlay(FRONT, &[&f])]);
+    // As the agent does for the containers it adopts: plug them in again (a no-op for what
+    // is still there).
+    c.nodes[0].attach(&a.task_id, a_pid, a.addr).expect("re-attach a");
+    c.nodes[0]
+        .attach_net(&a.task_id, 1, BACK.0, a_pid, on(BACK, &a))
+        .expect("re-attach a to back");
     assert_eq!(
         get(&c, "b", on(BACK, &a)).expect("b -> a after node 0 restarted"),
         format!("a {}", on(BACK, &b))
+    );
+
+    // The VIP of `api` on back, balanced in the client's namespace over its backends.
+    let back = |backends: &[&LabTask]| with_api(overlay(BACK, &[&a, &b, &b2]), BACK, backends);
+    apply(&c, vec![back(&[&b, &b2]), overlay(FRONT, &[&f])]);
+    c.nodes[2]
+        .attach_net(&b2.task_id, 1, BACK.0, b2_pid, on(BACK, &b2))
+        .expect("attach b2");
+    let vip = SocketAddr::from((Ipv4Addr::new(10, 0, 1, 2), TASK_PORT));
+    let answers = http::get_n(&c.lab.ns_path("a"), vip, 6);
+    let names: Vec<String> = answers
+        .into_iter()
+        .map(|r| {
+            r.expect("a -> api's VIP")
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| *n == "b").count(),
+        3,
+        "round robin: {names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| *n == "b2").count(),
+        3,
+        "round robin: {names:?}"
+    );
+    let from = get(&c, "a", Ipv4Addr::new(10, 0, 1, 2)).unwrap();
+    assert!(
+        from.ends_with(&on(BACK, &a).to_string()),
+        "the backend sees the client: {from}"
+    );
+    assert!(
+        get(&c, "f", Ipv4Addr::new(10, 0, 1, 2)).is_err(),
+        "front reached back's VIP"
+    );
+    apply(&c, vec![back(&[&b2]), overlay(FRONT, &[&f])]);
+    let names = http::get_n(&c.lab.ns_path("a"), vip, 3);
+    assert!(
+        names
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|n| n.starts_with("b2 "))),
+        "{names:?}"
+    );
+    apply(&c, vec![back(&[]), overlay(FRONT, &[&f])]);
+    let refused = get(&c, "a", Ipv4Addr::new(10, 0, 1, 2)).unwrap_err();
+    assert_eq!(
+        refused.kind(),
+        std::io::ErrorKind::ConnectionRefused,
+        "no backend: refused at once"
     );
 
     // The last task of a network leaves a node: the node removes that network.
