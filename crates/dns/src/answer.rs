@@ -13,6 +13,12 @@
 //! - `tasks.ALIAS` works like `tasks.SERVICE`, as in Docker.
 //! - PTR is answered for VIPs (the service name) and task addresses (the task name) on the
 //!   client's networks: the name that resolves back to the same address.
+//! - A name that is not ours and ends in an all-digit label is [`Resolution::NoSuchName`],
+//!   answered at once: no top-level domain is all digits (RFC 3696), so no upstream could
+//!   know it. Stub resolvers make such names from a dotted hostname: in `web.1` they take
+//!   `1` as the domain and ask `api.1` before `api`; an NXDOMAIN sends them on to `api`,
+//!   where a forward would cost a round trip (or, without upstreams, end the search with a
+//!   SERVFAIL).
 
 use std::net::Ipv4Addr;
 
@@ -32,6 +38,8 @@ pub enum Resolution {
     /// The name is ours but has nothing of that type: NOERROR with no records. Never
     /// forwarded, so the host's resolvers cannot answer a cluster name with something else.
     NoData,
+    /// A name no resolver can know: NXDOMAIN, not forwarded.
+    NoSuchName,
     /// Not a name of the client's networks: forward upstream.
     NotOurs,
 }
@@ -55,7 +63,14 @@ pub fn resolve(zone: &Zone, client: Ipv4Addr, qname: &str, qtype: RecordType) ->
         .iter()
         .find_map(|network| addresses(zone.services_on(network), name))
     else {
-        return Resolution::NotOurs;
+        let numeric_tld = name
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| !tld.is_empty() && tld.bytes().all(|b| b.is_ascii_digit()));
+        return match numeric_tld && name.contains('.') {
+            true => Resolution::NoSuchName,
+            false => Resolution::NotOurs,
+        };
     };
     if qtype == RecordType::A && !addrs.is_empty() {
         Resolution::Answer(addrs)

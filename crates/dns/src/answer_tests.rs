@@ -4,7 +4,7 @@ use hickory_proto::rr::RecordType;
 
 use super::{resolve, Resolution};
 use crate::zone::{ServiceRecord, Zone};
-use Resolution::{NoData, NotOurs};
+use Resolution::{NoData, NoSuchName, NotOurs};
 
 fn ip(d: u8) -> Ipv4Addr {
     Ipv4Addr::new(10, 0, 0, d)
@@ -94,6 +94,12 @@ fn names_resolve_by_the_rules_of_the_embedded_dns() {
         ("PTR of a service name", BOTH, "web", PTR, NoData),
         ("dnsrr without tasks", BOTH, "idle", A, NoData),
         ("tasks. without tasks", BOTH, "tasks.idle", A, NoData),
+        ("domain from a hostname", BOTH, "api.1", A, NoSuchName),
+        ("its AAAA too", BOTH, "api.1", AAAA, NoSuchName),
+        ("numeric TLD", BOTH, "example.123", A, NoSuchName),
+        ("a number alone", BOTH, "123", A, NotOurs),
+        ("digits inside", BOTH, "web1.example.com", A, NotOurs),
+        ("stranger's numeric TLD", STRANGER, "api.1", A, NotOurs),
     ];
     check(cases);
 }

@@ -74,6 +74,11 @@ pub fn respond(zone: &Zone, client: IpAddr, query: &[u8], transport: Transport) 
                 Err(_) => Reply::Drop,
             }
         }
+        Resolution::NoSuchName => {
+            let mut reply = reply_to(&request, ResponseCode::NXDomain);
+            reply.metadata.authoritative = true;
+            return encode(&reply, transport);
+        }
         Resolution::NoData => Vec::new(),
         Resolution::Answer(addrs) => addrs.into_iter().map(|addr| RData::A(A(addr))).collect(),
         // A task name that is no valid DNS name has no PTR record to give.

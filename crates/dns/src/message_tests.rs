@@ -286,3 +286,13 @@ fn the_reply_offers_at_most_our_udp_size() {
         Some(super::MAX_UDP_PAYLOAD)
     );
 }
+
+#[test]
+fn a_name_with_a_numeric_tld_is_an_nxdomain_at_once() {
+    let asked = query("web.1", RecordType::A);
+    let reply = answered(&asked);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NXDomain);
+    assert!(reply.metadata.authoritative);
+    assert_eq!(reply.queries[0].name().to_ascii(), "web.1.");
+    assert!(reply.answers.is_empty());
+}

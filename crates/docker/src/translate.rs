@@ -101,6 +101,7 @@ fn hostname(task: &Task, node_id: &str) -> String {
 fn host_config(task: &Task) -> HostConfig {
     let resources = &task.spec.resources;
     let positive = |v: i64| (v > 0).then_some(v);
+    let on_networks = !task.spec.networks.is_empty();
     HostConfig {
         network_mode: Some("none".to_string()),
         restart_policy: Some(RestartPolicy {
@@ -110,9 +111,11 @@ fn host_config(task: &Task) -> HostConfig {
         memory: positive(resources.limits.memory_bytes),
         nano_cpus: positive(resources.limits.nano_cpus),
         pids_limit: positive(resources.pids_limit),
-        // On user networks, names are the node's to answer, inside the container.
-        dns: (!task.spec.networks.is_empty())
-            .then(|| vec![types::network::RESOLVER_ADDR.to_string()]),
+        // On user networks, names are the node's to answer, inside the container; and a bare
+        // name is asked as it is, not first with a domain that resolvers would derive from
+        // the dotted task hostname (`web.1` → `api.1`): `search .`, as Docker documents.
+        dns: on_networks.then(|| vec![types::network::RESOLVER_ADDR.to_string()]),
+        dns_search: on_networks.then(|| vec![".".to_string()]),
         ..Default::default()
     }
 }
@@ -222,6 +225,7 @@ mod tests {
         }];
         let host = container_config(&on_net, "n1").host_config.unwrap();
         assert_eq!(host.dns, Some(vec!["127.0.0.11".to_string()]));
+        assert_eq!(host.dns_search, Some(vec![".".to_string()]));
     }
 
     #[test]

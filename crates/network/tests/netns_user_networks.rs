@@ -156,7 +156,9 @@ fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
     apply(&c, vec![overlay(BACK, &[&a, &b]), overlay(FRONT, &[&f])]);
     // As the agent does for the containers it adopts: plug them in again (a no-op for what
     // is still there).
-    c.nodes[0].attach(&a.task_id, a_pid, a.addr).expect("re-attach a");
+    c.nodes[0]
+        .attach(&a.task_id, a_pid, a.addr)
+        .expect("re-attach a");
     c.nodes[0]
         .attach_net(&a.task_id, 1, BACK.0, a_pid, on(BACK, &a))
         .expect("re-attach a to back");

@@ -1,0 +1,234 @@
+//! Issue 14 on the three-node lab, with real containers: services on user networks find each
+//! other by name through the node's embedded DNS, a VIP balances over tasks on every node,
+//! dnsrr and `tasks.NAME` answer the tasks, and a network shares nothing with another.
+//!
+//! Root only; runs in the `lab` test group, one lab test at a time (see lab_seed.rs).
+
+#[path = "support_lab/mod.rs"]
+mod support_lab;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use support_lab::*;
+
+const CONVERGE: Duration = Duration::from_secs(60);
+
+/// Removes the lab's networks when dropped (after the services, which `Lab` removes).
+struct Networks<'a> {
+    lab: &'a Lab,
+    names: Vec<&'static str>,
+}
+
+impl Drop for Networks<'_> {
+    fn drop(&mut self) {
+        for s in ["api", "db", "web", "outsider"] {
+            let _ = self.lab.remove_service(s);
+        }
+        for n in &self.names {
+            let _ = self.lab.ctl(&["network", "rm", n]);
+        }
+    }
+}
+
+/// `docker exec CONTAINER ARGS...` on the task's node; stdout, or the error.
+fn exec(lab: &Lab, t: &Replica, args: &[&str]) -> Result<String> {
+    let container = container_of(lab, t)?;
+    let mut full = vec!["docker", t.node.as_str(), "exec", container.as_str()];
+    full.extend_from_slice(args);
+    let out = lab.lab(&full, Duration::from_secs(20))?;
+    ensure!(
+        out.ok(),
+        "`{}` in {}: {}",
+        args.join(" "),
+        t.name,
+        out.both()
+    );
+    Ok(out.stdout)
+}
+
+fn container_of(lab: &Lab, t: &Replica) -> Result<String> {
+    let filter = format!("label=com.swarmd.task.id={}", t.task_id);
+    let out = lab.lab_ok(
+        &["docker", &t.node, "ps", "-q", "--filter", &filter],
+        Duration::from_secs(20),
+    )?;
+    Ok(out.stdout.trim().to_string())
+}
+
+/// The IPv4 addresses busybox `nslookup NAME` printed after the server's own lines.
+fn looked_up(out: &str) -> BTreeSet<String> {
+    out.split("Name:")
+        .skip(1)
+        .flat_map(|answer| answer.lines().skip(1))
+        .filter_map(|l| l.trim().strip_prefix("Address:"))
+        .map(|a| a.trim().to_string())
+        .collect()
+}
+
+fn hostname(body: &str) -> Option<String> {
+    body.lines()
+        .find_map(|l| l.strip_prefix("Hostname: "))
+        .map(|h| h.trim().to_string())
+}
+
+#[test]
+fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()> {
+    let Some(lab) = ensure_lab() else {
+        return Ok(());
+    };
+    let _t = Timer::start("issue 14: user networks, VIPs and DNS");
+    let _cleanup = Networks {
+        lab: &lab,
+        names: vec!["back", "front"],
+    };
+    for n in ["back", "front"] {
+        let _ = lab.ctl(&["network", "rm", n]);
+        lab.show(&["network", "create", n])?;
+    }
+    let port = ["--env", "PORT=8080"];
+    let api = [
+        &port[..],
+        &[
+            "--network",
+            "back",
+            "--replicas",
+            "3",
+            "swarmd/whoami:latest",
+        ],
+    ]
+    .concat();
+    lab.create_service("api", &api)?;
+    let db = [
+        &port[..],
+        &[
+            "--network",
+            "back",
+            "--endpoint-mode",
+            "dnsrr",
+            "--replicas",
+            "2",
+            "swarmd/whoami:latest",
+        ],
+    ]
+    .concat();
+    lab.create_service("db", &db)?;
+    lab.create_service(
+        "web",
+        &[
+            "--network",
+            "front",
+            "--network",
+            "back",
+            "swarmd/sleeper:latest",
+        ],
+    )?;
+    lab.create_service("outsider", &["--network", "front", "swarmd/sleeper:latest"])?;
+    let apis = lab.wait_running("api", 3, CONVERGE)?;
+    lab.wait_running("db", 2, CONVERGE)?;
+    let web = lab.wait_running("web", 1, CONVERGE)?.remove(0);
+    let outsider = lab.wait_running("outsider", 1, CONVERGE)?.remove(0);
+    lab.show(&["service", "ps", "api", "db", "web", "outsider"])?;
+    lab.show(&["network", "inspect", "back"])?;
+    let nodes: BTreeSet<&str> = apis.iter().map(|t| t.node.as_str()).collect();
+    ensure!(nodes.len() == 3, "api is not one task per node: {apis:?}");
+
+    let resolv = exec(&lab, &web, &["cat", "/etc/resolv.conf"])?;
+    println!("$ cat /etc/resolv.conf   (in web.1)\n{resolv}");
+    ensure!(
+        resolv.contains("nameserver 127.0.0.11"),
+        "resolv.conf: {resolv}"
+    );
+
+    // By name, through the VIP: every api task answers, wherever it runs.
+    let mut seen = BTreeSet::new();
+    for _ in 0..9 {
+        let body = exec(
+            &lab,
+            &web,
+            &["timeout", "5", "wget", "-qO-", "http://api:8080/"],
+        )?;
+        seen.extend(hostname(&body));
+    }
+    println!("$ wget -qO- http://api:8080/  x9 (in web.1) -> {seen:?}");
+    ensure!(
+        seen.len() == 3,
+        "the VIP did not reach all 3 api tasks: {seen:?}"
+    );
+
+    // busybox nslookup asks a bare name only with the domain it takes from the hostname
+    // (`web.1` → `api.1`, answered NXDOMAIN): ask the absolute names.
+    let vip = exec(&lab, &web, &["nslookup", "api."])?;
+    let tasks = exec(&lab, &web, &["nslookup", "tasks.api"])?;
+    let dnsrr = exec(&lab, &web, &["nslookup", "db."])?;
+    println!("$ nslookup api / tasks.api / db (in web.1)\n{vip}\n{tasks}\n{dnsrr}");
+    ensure!(looked_up(&vip).len() == 1, "api is one VIP: {vip}");
+    ensure!(
+        looked_up(&tasks).len() == 3,
+        "tasks.api is 3 tasks: {tasks}"
+    );
+    ensure!(
+        looked_up(&dnsrr).len() == 2,
+        "db (dnsrr) is its 2 tasks: {dnsrr}"
+    );
+
+    // `outsider` is on front only: back's names are not its own, nor its addresses.
+    let not_ours = lab.lab(
+        &[
+            "docker",
+            &outsider.node,
+            "exec",
+            &container_of(&lab, &outsider)?,
+            "wget",
+            "-qO-",
+            "-T",
+            "3",
+            "http://api:8080/",
+        ],
+        Duration::from_secs(20),
+    )?;
+    ensure!(
+        !not_ours.ok(),
+        "outsider reached api by name: {}",
+        not_ours.both()
+    );
+    for addr in looked_up(&tasks) {
+        let out = lab.lab(
+            &[
+                "docker",
+                &outsider.node,
+                "exec",
+                &container_of(&lab, &outsider)?,
+                "wget",
+                "-qO-",
+                "-T",
+                "3",
+                &format!("http://{addr}:8080/"),
+            ],
+            Duration::from_secs(20),
+        )?;
+        ensure!(
+            !out.ok(),
+            "outsider reached api's task {addr} on back: {}",
+            out.both()
+        );
+    }
+
+    // Scale api to 1: the names follow on every node.
+    lab.show(&["service", "scale", "api=1"])?;
+    wait_for("tasks.api to list 1 task", Duration::from_secs(20), || {
+        let out = exec(&lab, &web, &["nslookup", "tasks.api"])?;
+        Ok(match looked_up(&out).len() {
+            1 => Ok(()),
+            n => Err(format!("tasks.api lists {n}: {out}")),
+        })
+    })?;
+    let refused = lab.ctl(&["network", "rm", "back"]);
+    ensure!(
+        refused.is_err(),
+        "network rm back succeeded while api uses it"
+    );
+    println!("$ swarmctl network rm back   -> {:#}", refused.unwrap_err());
+    Ok(())
+}
