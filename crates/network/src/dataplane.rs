@@ -189,7 +189,10 @@ impl Dataplane {
             .reconcile(&self.handle, &self.config, user, force)
             .await?;
         state.overlays = view.overlays.clone();
-        state.vips.sync(&state.overlays, force).await
+        state
+            .vips
+            .sync(&state.overlays, Some(overlay.ingress.subnet), force)
+            .await
     }
 
     /// Plugs a task's container (any process in its netns: `pid`) into the ingress network.
@@ -242,8 +245,14 @@ impl Dataplane {
             pairs.push(names);
         }
         state.vips.add(a.task_id, pid, a.network_id);
-        let State { vips, overlays, .. } = &mut *state;
-        vips.sync(overlays, false).await
+        let State {
+            vips,
+            overlays,
+            ingress,
+            ..
+        } = &mut *state;
+        let subnet = ingress.as_ref().map(|i| i.subnet);
+        vips.sync(overlays, subnet, false).await
     }
 
     /// Unplugs a task; a task never attached (or already gone) is not an error.

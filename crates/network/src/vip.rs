@@ -5,12 +5,18 @@
 //! Conntrack in that namespace keeps a connection on its backend and undoes the NAT on the
 //! replies, so a backend sees the client's own address.
 //!
+//! The same table keeps a task whose user networks are all `--internal` inside the cluster:
+//! nothing leaves its ingress interface except to the ingress subnet (the routing mesh's
+//! replies), so it has no egress, as Docker's internal networks have none.
+//!
 //! The table is rendered as data from the view (pure, tested) and loaded with one `nft -f`
 //! transaction inside the task's namespace only when it changes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
 
 use tracing::{debug, warn};
 use types::OverlayView;
@@ -44,10 +50,28 @@ pub fn vip_backends(
     out
 }
 
+/// The ingress subnet when the task must have no egress: every one of its user networks
+/// is internal.
+pub fn egress_blocked(
+    overlays: &[OverlayView],
+    networks: &[String],
+    ingress: Option<Ipv4Net>,
+) -> Option<Ipv4Net> {
+    let mine: Vec<&OverlayView> = overlays
+        .iter()
+        .filter(|o| networks.contains(&o.network.id))
+        .collect();
+    let all_internal = !mine.is_empty() && mine.iter().all(|o| o.network.spec.internal);
+    ingress.filter(|_| all_internal)
+}
+
 /// The whole table, replacing any earlier one in one transaction.
-pub fn render(vips: &BTreeMap<Ipv4Addr, Vec<Ipv4Addr>>) -> String {
+pub fn render(vips: &BTreeMap<Ipv4Addr, Vec<Ipv4Addr>>, no_egress: Option<Ipv4Net>) -> String {
     let mut nat = String::new();
     let mut refuse = String::new();
+    if let Some(ingress) = no_egress {
+        writeln!(refuse, "    oifname \"eth0\" ip daddr != {ingress} reject").unwrap();
+    }
     for (vip, backends) in vips {
         if backends.is_empty() {
             writeln!(refuse, "    ip daddr {vip} reject").unwrap();
@@ -107,11 +131,17 @@ impl VipTables {
 
     /// Loads every table that `overlays` changes (all of them with `force`). A task whose
     /// namespace is gone (its container ended) is forgotten.
-    pub async fn sync(&mut self, overlays: &[OverlayView], force: bool) -> Result<()> {
+    pub async fn sync(
+        &mut self,
+        overlays: &[OverlayView],
+        ingress: Option<Ipv4Net>,
+        force: bool,
+    ) -> Result<()> {
         let mut gone = Vec::new();
         let mut first_error = None;
         for (task_id, c) in &mut self.clients {
-            let script = render(&vip_backends(overlays, &c.networks));
+            let no_egress = egress_blocked(overlays, &c.networks, ingress);
+            let script = render(&vip_backends(overlays, &c.networks), no_egress);
             if !force && c.loaded.as_deref() == Some(script.as_str()) {
                 continue;
             }
@@ -189,7 +219,7 @@ mod tests {
         ];
         let on_back = vip_backends(&overlays, &["back".into()]);
         assert_eq!(on_back.len(), 1, "dnsrr has no VIP");
-        let script = render(&on_back);
+        let script = render(&on_back, None);
         assert!(
             script.contains(
                 "ip daddr 10.0.1.2 dnat to numgen inc mod 2 map { 0 : 10.0.1.3, 1 : 10.0.1.4 }"
@@ -200,11 +230,35 @@ mod tests {
             !script.contains("10.0.2.2"),
             "front's VIP on a back-only task"
         );
-        let both = render(&vip_backends(&overlays, &["back".into(), "front".into()]));
+        let both = render(
+            &vip_backends(&overlays, &["back".into(), "front".into()]),
+            None,
+        );
         assert!(
             both.contains("ip daddr 10.0.2.2 reject"),
             "no backend: refused\n{both}"
         );
         assert!(script.starts_with("table ip swarm_vip {}\ndelete table ip swarm_vip\n"));
+        assert!(!script.contains("oifname"));
+    }
+
+    #[test]
+    fn only_a_task_on_internal_networks_alone_loses_egress() {
+        let mut overlays = vec![net("back", vec![]), net("front", vec![])];
+        overlays[0].network.spec.internal = true;
+        let ingress: Ipv4Net = "10.255.0.0/16".parse().unwrap();
+        let back = ["back".to_string()];
+        let both = ["back".to_string(), "front".to_string()];
+        assert_eq!(
+            egress_blocked(&overlays, &back, Some(ingress)),
+            Some(ingress)
+        );
+        assert_eq!(egress_blocked(&overlays, &both, Some(ingress)), None);
+        assert_eq!(egress_blocked(&overlays, &[], Some(ingress)), None);
+        let script = render(&BTreeMap::new(), Some(ingress));
+        assert!(
+            script.contains("oifname \"eth0\" ip daddr != 10.255.0.0/16 reject"),
+            "{script}"
+        );
     }
 }

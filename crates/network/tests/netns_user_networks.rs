@@ -220,6 +220,20 @@ fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
         "no backend: refused at once"
     );
 
+    // `--internal`: a task whose user networks are all internal has no egress; others have.
+    let internal_front = || {
+        let mut o = overlay(FRONT, &[&f]);
+        o.network.spec.internal = true;
+        o
+    };
+    apply(&c, vec![back(&[&b2]), internal_front()]);
+    http::serve(&c.client_ns, 8000, "client");
+    let outside = SocketAddr::from((c.client_ip, 8000));
+    let out = http::get(&c.lab.ns_path("a"), outside).expect("a (on back) -> outside");
+    assert!(out.starts_with("client "), "{out}");
+    let blocked = http::get(&c.lab.ns_path("f"), outside);
+    assert!(blocked.is_err(), "a task on an internal network reached outside: {blocked:?}");
+
     // The last task of a network leaves a node: the node removes that network.
     apply(&c, vec![overlay(BACK, &[&a]), overlay(FRONT, &[])]);
     assert!(
