@@ -232,7 +232,10 @@ fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
     let out = http::get(&c.lab.ns_path("a"), outside).expect("a (on back) -> outside");
     assert!(out.starts_with("client "), "{out}");
     let blocked = http::get(&c.lab.ns_path("f"), outside);
-    assert!(blocked.is_err(), "a task on an internal network reached outside: {blocked:?}");
+    assert!(
+        blocked.is_err(),
+        "a task on an internal network reached outside: {blocked:?}"
+    );
 
     // The last task of a network leaves a node: the node removes that network.
     apply(&c, vec![overlay(BACK, &[&a]), overlay(FRONT, &[])]);

@@ -10,6 +10,7 @@
 //! - [`lab_failover`] e. worker kill on the lab.
 //! - [`mesh`] f. mesh vs direct, 1,000 services, propagation; [`propagation`] f. propagation
 //!   on the lab with 1,000 published services.
+//! - [`resolver`] n. the embedded DNS's answer latency at 5,000 queries/s.
 //! - [`scale`] h. swarm2k/3k-style scale: 3 managers + thousands of [`simnode`]s ([`fleet`]),
 //!   up to 100,000 tasks, and [`scale_faults`] under that load. Long: only with `--only h`.
 //!
@@ -31,6 +32,7 @@ mod plot;
 mod propagation;
 mod raft;
 mod report;
+mod resolver;
 mod rss;
 mod scale;
 mod scale_faults;
@@ -137,6 +139,11 @@ async fn main() -> Result<()> {
         record(&mut report, "c. control plane", r);
     }
 
+    if flags.wants('n') {
+        section("n. embedded DNS");
+        let r = resolver::run(&mut report, flags.quick);
+        record(&mut report, "n. resolver", r);
+    }
     if flags.wants('h') {
         section(scale::SECTION);
         let plan = flags.scale_plan()?;
