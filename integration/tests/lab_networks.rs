@@ -7,6 +7,10 @@
 #[path = "support_lab/mod.rs"]
 mod support_lab;
 
+#[allow(dead_code)] // shared with swarm-bench: each binary uses a part of it
+#[path = "../bench/src/lab.rs"]
+mod daemons;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -214,6 +218,46 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
             out.both()
         );
     }
+
+    // swarmd restarts on web's node: the container stays, keeps its links and is served its
+    // names again.
+    let before = container_of(&lab, &web)?;
+    let daemons =
+        daemons::Lab::new(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lab/lab.sh"));
+    let down = daemons
+        .restart_swarmd(&web.node)
+        .map_err(|e| anyhow::anyhow!("restarting {}'s swarmd: {e}", web.node))?;
+    println!(
+        "swarmd on {} restarted ({:.1} s down)",
+        web.node,
+        down.as_secs_f64()
+    );
+    wait_for(
+        "web's names served again after the restart",
+        Duration::from_secs(30),
+        || {
+            Ok(
+                match exec(
+                    &lab,
+                    &web,
+                    &["timeout", "3", "wget", "-qO-", "http://api:8080/"],
+                ) {
+                    Ok(body) if hostname(&body).is_some() => Ok(()),
+                    Ok(body) => Err(format!("answer: {body}")),
+                    Err(e) => Err(format!("{e:#}")),
+                },
+            )
+        },
+    )?;
+    ensure!(
+        container_of(&lab, &web)? == before,
+        "web's container was replaced by the restart"
+    );
+    let eth1 = exec(&lab, &web, &["ip", "-o", "addr", "show", "eth1"])?;
+    ensure!(
+        eth1.contains("inet 10."),
+        "web lost its back interface: {eth1}"
+    );
 
     // Scale api to 1: the names follow on every node.
     lab.show(&["service", "scale", "api=1"])?;
