@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use types::{Node, NodeAvailability, NodeRole, NodeState, Reachability};
 
 use crate::client::{answering_node, status_error, Control, StatusExt};
-use crate::output::{self, print_rows, Format};
+use crate::output::{self, print_rows, Format, ListFlags};
 use crate::parse;
 use crate::service::list::print_tasks;
 
@@ -14,12 +14,7 @@ use crate::service::list::print_tasks;
 pub enum NodeCommand {
     /// List nodes in the swarm
     #[command(alias = "list")]
-    Ls {
-        #[arg(long, short = 'q')]
-        quiet: bool,
-        #[arg(long)]
-        format: Option<String>,
-    },
+    Ls(ListFlags),
     /// Display detailed information on one or more nodes ("self" is the node answering)
     Inspect {
         #[arg(long)]
@@ -97,7 +92,7 @@ pub struct UpdateArgs {
 
 pub async fn run(client: &mut Control, command: NodeCommand) -> Result<()> {
     match command {
-        NodeCommand::Ls { quiet, format } => ls(client, quiet, format.as_deref()).await,
+        NodeCommand::Ls(ListFlags { quiet, format }) => ls(client, quiet, format.as_deref()).await,
         NodeCommand::Inspect { pretty, nodes } => inspect(client, pretty, nodes).await,
         NodeCommand::Update(args) => {
             let node = args.node.clone();

@@ -2,6 +2,7 @@
 //! timestamps. Pure functions over strings, so every layout is unit-tested.
 
 use anyhow::{bail, Result};
+use clap::Args;
 use serde::Serialize;
 
 /// `--format`: a table (default) or one JSON object per row.
@@ -26,6 +27,17 @@ impl Format {
 
 /// Lays out rows like docker's tabwriter (min width 10, padding 3): each column is as wide as
 /// its widest cell plus 3, at least 10; the last column is not padded.
+/// `ls -q` and `ls --format`, as every docker `ls` takes them.
+#[derive(Debug, Clone, Args)]
+pub struct ListFlags {
+    /// Only display IDs
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// `table` (default) or `json`
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let columns = headers.len();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();

@@ -8,7 +8,7 @@ use types::{Network, NetworkSpec};
 
 use crate::client::{Control, StatusExt};
 use crate::fetch::{list_nodes, list_tasks};
-use crate::output::{self, print_rows, short_id, Format};
+use crate::output::{self, print_rows, short_id, Format, ListFlags};
 use crate::parse;
 
 mod report;
@@ -26,12 +26,7 @@ pub enum NetworkCommand {
     },
     /// List networks
     #[command(alias = "list")]
-    Ls {
-        #[arg(long, short = 'q')]
-        quiet: bool,
-        #[arg(long)]
-        format: Option<String>,
-    },
+    Ls(ListFlags),
     /// Display detailed information on one or more networks
     Inspect {
         #[arg(required = true)]
@@ -141,7 +136,7 @@ pub async fn run(client: &mut Control, command: NetworkCommand) -> Result<()> {
                 n => Err(anyhow!("{n} network(s) not removed")),
             }
         }
-        NetworkCommand::Ls { quiet, format } => {
+        NetworkCommand::Ls(ListFlags { quiet, format }) => {
             let format = Format::parse(format.as_deref())?;
             let reply = client
                 .list_networks(pc::ListNetworksRequest {})

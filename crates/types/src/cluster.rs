@@ -86,6 +86,19 @@ pub struct Cluster {
     pub root_ca: RootCaMaterial,
 }
 
+impl Cluster {
+    /// A cluster with these settings, before join tokens and a root CA are given to it.
+    pub fn new(id: impl Into<String>, spec: ClusterSpec) -> Cluster {
+        Cluster {
+            id: id.into(),
+            meta: Meta::default(),
+            spec,
+            join_tokens: JoinTokens::default(),
+            root_ca: RootCaMaterial::default(),
+        }
+    }
+}
+
 /// The root CA every node certificate chains to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootCaMaterial {

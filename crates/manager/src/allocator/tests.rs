@@ -12,16 +12,13 @@ use super::Allocator;
 use crate::orchestrator::LoopTiming;
 
 fn cluster(subnet: &str) -> Cluster {
-    Cluster {
-        id: "c".into(),
-        meta: Default::default(),
-        spec: ClusterSpec {
+    Cluster::new(
+        "c",
+        ClusterSpec {
             ingress_subnet: subnet.into(),
             ..Default::default()
         },
-        join_tokens: Default::default(),
-        root_ca: Default::default(),
-    }
+    )
 }
 
 fn new_task(id: &str, service: &str) -> Task {

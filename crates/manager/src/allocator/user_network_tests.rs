@@ -31,16 +31,7 @@ fn tables(pool: &[&str], mask_len: u32) -> Tables {
         default_addr_pool_mask_len: mask_len,
         ..Default::default()
     };
-    t.clusters.insert(
-        "c".into(),
-        Cluster {
-            id: "c".into(),
-            meta: Default::default(),
-            spec,
-            join_tokens: Default::default(),
-            root_ca: Default::default(),
-        },
-    );
+    t.clusters.insert("c".into(), Cluster::new("c", spec));
     let ingress = Network {
         id: "ing".into(),
         meta: Default::default(),

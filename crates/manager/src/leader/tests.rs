@@ -97,16 +97,13 @@ async fn cluster_with_service(replicas: u64) -> Store {
     };
     store
         .update(|_, tx| {
-            tx.create(Object::Cluster(Cluster {
-                id: "cluster".into(),
-                meta: Default::default(),
-                spec: ClusterSpec {
+            tx.create(Object::Cluster(Cluster::new(
+                "cluster",
+                ClusterSpec {
                     heartbeat_period_ms: 60_000,
                     ..Default::default()
                 },
-                join_tokens: Default::default(),
-                root_ca: Default::default(),
-            }));
+            )));
             tx.create(Object::Node(node.clone()));
             tx.create(Object::Service(service.clone()));
             Ok::<_, StoreError>(())

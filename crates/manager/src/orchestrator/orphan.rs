@@ -108,16 +108,7 @@ mod tests {
                 orphan_after_ms,
                 ..Default::default()
             };
-            t.clusters.insert(
-                "c".into(),
-                Cluster {
-                    id: "c".into(),
-                    meta: Default::default(),
-                    spec,
-                    join_tokens: Default::default(),
-                    root_ca: Default::default(),
-                },
-            );
+            t.clusters.insert("c".into(), Cluster::new("c", spec));
         }
         for n in nodes {
             t.nodes.insert(n.id.clone(), n);

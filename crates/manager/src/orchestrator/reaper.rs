@@ -116,16 +116,13 @@ mod tests {
         );
         t.clusters.insert(
             "c".into(),
-            Cluster {
-                id: "c".into(),
-                meta: Default::default(),
-                spec: ClusterSpec {
+            Cluster::new(
+                "c",
+                ClusterSpec {
                     task_history_limit: limit,
                     ..Default::default()
                 },
-                join_tokens: Default::default(),
-                root_ca: Default::default(),
-            },
+            ),
         );
         for task in tasks {
             t.tasks.insert(task.id.clone(), task);

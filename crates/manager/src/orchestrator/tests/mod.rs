@@ -63,13 +63,10 @@ pub async fn write(store: &Store, f: impl FnMut(&Tables, &mut store::Tx)) {
 pub async fn new_store(nodes: &[&str]) -> Store {
     let store = Store::local();
     write(&store, |_, tx| {
-        tx.create(Object::Cluster(Cluster {
-            id: "cluster".into(),
-            meta: Default::default(),
-            spec: ClusterSpec::default(),
-            join_tokens: Default::default(),
-            root_ca: Default::default(),
-        }));
+        tx.create(Object::Cluster(Cluster::new(
+            "cluster",
+            ClusterSpec::default(),
+        )));
     })
     .await;
     for n in nodes {
