@@ -228,7 +228,12 @@ pub fn wait(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 
 /// Runs `f` on a new thread inside network namespace `/run/netns/NS`.
 pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
+    in_netns_at(format!("/run/netns/{ns}"), f)
+}
+
+/// Runs `f` on a new thread inside the network namespace at `path` (`/proc/PID/ns/net` for
+/// a container's).
+pub fn in_netns_at<T: Send + 'static>(path: String, f: impl FnOnce() -> T + Send + 'static) -> T {
     std::thread::spawn(move || {
         let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         setns(file, CloneFlags::CLONE_NEWNET).unwrap_or_else(|e| panic!("setns {path}: {e}"));

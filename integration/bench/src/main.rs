@@ -10,7 +10,8 @@
 //! - [`lab_failover`] e. worker kill on the lab.
 //! - [`mesh`] f. mesh vs direct, 1,000 services, propagation; [`propagation`] f. propagation
 //!   on the lab with 1,000 published services.
-//! - [`resolver`] n. the embedded DNS's answer latency at 5,000 queries/s.
+//! - [`resolver`] n. the embedded DNS's answer latency at 5,000 queries/s; [`overlay`] v. on
+//!   the lab: VIP vs direct from a client container, task RUNNING → its name on every node.
 //! - [`scale`] h. swarm2k/3k-style scale: 3 managers + thousands of [`simnode`]s ([`fleet`]),
 //!   up to 100,000 tasks, and [`scale_faults`] under that load. Long: only with `--only h`.
 //!
@@ -28,6 +29,7 @@ mod lab;
 mod lab_failover;
 mod managers;
 mod mesh;
+mod overlay;
 mod plot;
 mod propagation;
 mod raft;
@@ -152,7 +154,7 @@ async fn main() -> Result<()> {
     }
 
     let lab = lab::Lab::new(examples::repo_root().join("integration/lab/lab.sh"));
-    let lab_parts = flags.wants('d') || flags.wants('e') || flags.wants('f');
+    let lab_parts = flags.wants('d') || flags.wants('e') || flags.wants('f') || flags.wants('v');
     if root && lab_parts {
         section("the lab");
         match lab.ensure_up() {
@@ -177,6 +179,11 @@ async fn main() -> Result<()> {
                     let r = propagation::lab(&mut report, &lab, flags.quick).await;
                     record(&mut report, "f. propagation (lab)", r);
                 }
+                if flags.wants('v') {
+                    section("v. user network on the lab");
+                    let r = overlay::lab(&mut report, &lab, flags.quick).await;
+                    record(&mut report, "v. user network (lab)", r);
+                }
                 if flags.wants('e') {
                     section("e. worker failover on the lab");
                     let r = lab_failover::run(&mut report, &lab).await;
@@ -194,7 +201,12 @@ async fn main() -> Result<()> {
             record(&mut report, "f. mesh (mesh_bench)", r);
         }
     } else if lab_parts {
-        for s in ["d. convergence", "e. failover (lab)", "f. mesh"] {
+        for s in [
+            "d. convergence",
+            "e. failover (lab)",
+            "f. mesh",
+            "v. user network (lab)",
+        ] {
             report.missing(s, "all", NEEDS_ROOT);
         }
     }

@@ -16,7 +16,7 @@ use api::objects::service_spec::Mode;
 
 use crate::control::{self, service_spec};
 use crate::examples;
-use crate::lab::{http_get, in_netns, ip, Lab, NODES};
+use crate::lab::{http_get, in_netns, in_netns_at, ip, Lab, NODES};
 use crate::report::{percentile, Report};
 
 const SERVICE: &str = "swb-mesh";
@@ -350,18 +350,18 @@ fn http_get_ok(addr: SocketAddr) -> Result<(), String> {
 }
 
 #[derive(Default)]
-struct Load {
-    ms: Vec<f64>,
-    errors: usize,
+pub struct Load {
+    pub ms: Vec<f64>,
+    pub errors: usize,
     elapsed: Duration,
 }
 
 impl Load {
-    fn rps(&self) -> f64 {
+    pub fn rps(&self) -> f64 {
         self.ms.len() as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn merge(&mut self, other: Load) {
+    pub fn merge(&mut self, other: Load) {
         self.ms.extend(other.ms);
         self.errors += other.errors;
         self.elapsed += other.elapsed;
@@ -370,13 +370,19 @@ impl Load {
 
 /// `total` one-request connections from [`CONNECTIONS`] threads in the client namespace.
 fn load(addr: SocketAddr, total: usize) -> Load {
+    load_from("/run/netns/swl-client", addr, total)
+}
+
+/// `total` one-request connections from [`CONNECTIONS`] threads in the namespace at `ns`.
+pub fn load_from(ns: &str, addr: SocketAddr, total: usize) -> Load {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let workers: Vec<_> = (0..CONNECTIONS)
         .map(|_| {
             let next = next.clone();
+            let ns = ns.to_string();
             std::thread::spawn(move || {
-                in_netns("swl-client", move || {
+                in_netns_at(ns, move || {
                     let (mut ms, mut errors, mut in_a_row) = (Vec::new(), 0, 0);
                     // A path that stopped answering ends the round instead of timing out
                     // every remaining request.
