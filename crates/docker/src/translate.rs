@@ -112,10 +112,11 @@ fn host_config(task: &Task) -> HostConfig {
         nano_cpus: positive(resources.limits.nano_cpus),
         pids_limit: positive(resources.pids_limit),
         // On user networks, names are the node's to answer, inside the container; and a bare
-        // name is asked as it is, not first with a domain that resolvers would derive from
-        // the dotted task hostname (`web.1` → `api.1`): `search .`, as Docker documents.
+        // name is asked as it is first (`ndots:0`), not with a domain resolvers would derive
+        // from the dotted task hostname (`web.1` → `api.1`), which only an upstream could
+        // refuse. Docker drops `--dns-search .` from resolv.conf, so that is no way out.
         dns: on_networks.then(|| vec![types::network::RESOLVER_ADDR.to_string()]),
-        dns_search: on_networks.then(|| vec![".".to_string()]),
+        dns_options: on_networks.then(|| vec!["ndots:0".to_string()]),
         ..Default::default()
     }
 }
@@ -225,7 +226,7 @@ mod tests {
         }];
         let host = container_config(&on_net, "n1").host_config.unwrap();
         assert_eq!(host.dns, Some(vec!["127.0.0.11".to_string()]));
-        assert_eq!(host.dns_search, Some(vec![".".to_string()]));
+        assert_eq!(host.dns_options, Some(vec!["ndots:0".to_string()]));
     }
 
     #[test]
