@@ -336,11 +336,12 @@ pub async fn inspect(client: &mut Control, args: InspectArgs) -> Result<()> {
     if !args.pretty {
         return output::print_inspect(&services);
     }
+    let networks = crate::fetch::list_networks(client).await?;
     for (i, s) in services.iter().enumerate() {
         if i > 0 {
             println!();
         }
-        print!("{}", super::pretty::pretty(s));
+        print!("{}", super::pretty::pretty(s, &networks));
     }
     Ok(())
 }

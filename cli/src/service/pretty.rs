@@ -18,8 +18,9 @@ fn update_state(s: types::UpdateState) -> &'static str {
     }
 }
 
-/// `service inspect --pretty`, laid out like docker's.
-pub fn pretty(s: &Service) -> String {
+/// `service inspect --pretty`, laid out like docker's; `networks` names the networks the
+/// spec holds by ID.
+pub fn pretty(s: &Service, networks: &[types::Network]) -> String {
     let spec = &s.spec;
     let c = &spec.task.container;
     let mut out = String::new();
@@ -122,7 +123,11 @@ pub fn pretty(s: &Service) -> String {
             if !n.aliases.is_empty() {
                 v.push_str(&format!(" aliases [{}]", n.aliases.join(" ")));
             }
-            line(&format!(" {}", n.target), v.trim().to_string());
+            let name = networks
+                .iter()
+                .find(|net| net.id == n.target)
+                .map_or(n.target.as_str(), |net| net.spec.name.as_str());
+            line(&format!(" {name}"), v.trim().to_string());
         }
     }
     line("Endpoint Mode:", spec.endpoint.mode.as_str().into());
@@ -136,4 +141,40 @@ pub fn pretty(s: &Service) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_show_by_name_with_their_vip_and_aliases() {
+        let mut s = Service {
+            id: "s1".into(),
+            virtual_ips: vec![types::VirtualIp {
+                network_id: "n1".into(),
+                addr: "10.0.1.2".into(),
+            }],
+            ..Default::default()
+        };
+        s.spec.task.networks = vec![types::NetworkTarget {
+            target: "n1".into(),
+            aliases: vec!["www".into()],
+        }];
+        let net = types::Network {
+            id: "n1".into(),
+            meta: Default::default(),
+            spec: types::NetworkSpec::overlay("back"),
+        };
+        let out = pretty(&s, &[net]);
+        assert!(
+            out.contains(" back               VIP 10.0.1.2 aliases [www]"),
+            "{out}"
+        );
+        assert!(out.contains("Endpoint Mode:      vip"), "{out}");
+        assert!(
+            pretty(&s, &[]).contains(" n1 "),
+            "an unknown network shows its ID"
+        );
+    }
 }
