@@ -145,6 +145,48 @@ impl DockerSwarm {
         Ok(())
     }
 
+    /// An attachable overlay network; its ID.
+    pub fn create_overlay(&self, name: &str) -> Result<String> {
+        let body = format!(r#"{{"Name":"{name}","Driver":"overlay","Attachable":true}}"#);
+        let (status, answer) = self.api("POST", "/networks/create", &body)?;
+        anyhow::ensure!(status == 201, "docker network create: {status} {answer}");
+        let v: serde_json::Value = serde_json::from_str(&answer)?;
+        Ok(v["Id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// A one-replica service of `image` on `network`.
+    pub fn create_service_on(&self, name: &str, image: &str, network: &str) -> Result<()> {
+        let body = format!(
+            r#"{{"Name":"{name}","TaskTemplate":{{"ContainerSpec":{{"Image":"{image}"}},"Networks":[{{"Target":"{network}"}}]}},"Mode":{{"Replicated":{{"Replicas":1}}}}}}"#
+        );
+        let (status, answer) = self.api("POST", "/services/create", &body)?;
+        anyhow::ensure!(status == 201, "docker service create: {status} {answer}");
+        Ok(())
+    }
+
+    /// The PID of the (first) container of `service`, for its network namespace.
+    pub fn container_pid(&self, service: &str) -> Result<u32> {
+        let filters = format!(r#"{{"label":["com.docker.swarm.service.name={service}"]}}"#);
+        let (status, body) = self.api(
+            "GET",
+            &format!("/containers/json?filters={}", encode(&filters)),
+            "",
+        )?;
+        anyhow::ensure!(status == 200, "GET /containers/json: {status} {body}");
+        let list: Vec<serde_json::Value> = serde_json::from_str(&body)?;
+        let id = list
+            .first()
+            .and_then(|c| c["Id"].as_str())
+            .context("no container yet")?;
+        let (status, body) = self.api("GET", &format!("/containers/{id}/json"), "")?;
+        anyhow::ensure!(status == 200, "GET /containers/{id}/json: {status}");
+        let v: serde_json::Value = serde_json::from_str(&body)?;
+        v["State"]["Pid"]
+            .as_u64()
+            .map(|p| p as u32)
+            .context("container without a PID")
+    }
+
     /// Tasks of `service` whose desired and current state are both `running`.
     pub fn running(&self, service: &str) -> Result<usize> {
         let filters = format!(r#"{{"service":["{service}"],"desired-state":["running"]}}"#);

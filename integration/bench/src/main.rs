@@ -21,6 +21,7 @@
 mod control;
 mod control_plane;
 mod convergence;
+mod dnsload;
 mod docker_swarm;
 mod examples;
 mod fleet;

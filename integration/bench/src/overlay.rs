@@ -11,7 +11,9 @@ use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::control;
-use crate::lab::{in_netns_at, Lab, NODES};
+use crate::dnsload::{self, DnsLoad};
+use crate::docker_swarm::DockerSwarm;
+use crate::lab::{http_get, in_netns_at, Lab, NODES};
 use crate::mesh::{load_from, Load};
 use crate::report::{percentile, Report};
 
@@ -94,6 +96,23 @@ async fn measure(
     let per_round = if quick { 500 } else { 2000 };
     let through_vip: SocketAddr = format!("{vip}:80").parse()?;
     let direct: SocketAddr = format!("{task_ip}:80").parse()?;
+    // The client's own namespace is plumbed a moment after it is RUNNING: wait for both paths.
+    let warm = manager_ns.clone();
+    let ready = tokio::task::spawn_blocking(move || {
+        crate::lab::wait(Duration::from_secs(20), || {
+            [direct, through_vip].iter().all(|a| {
+                let a = *a;
+                in_netns_at(warm.clone(), move || {
+                    http_get(a, Duration::from_secs(1)).is_ok()
+                })
+            })
+        })
+    })
+    .await?;
+    ensure!(
+        ready,
+        "the client container does not reach the task, directly or through the VIP"
+    );
     let ns = manager_ns.clone();
     let (v, d) = tokio::task::spawn_blocking(move || {
         let (mut v, mut d) = (Load::default(), Load::default());
@@ -205,7 +224,43 @@ async fn measure(
     report.note(&format!(
         "{rounds} scale-ups of one task; asked every ~ms inside a client container on each node"
     ));
+
+    // The resolver from one container, then Docker's embedded DNS from one of its own.
+    let secs = if quick { 1 } else { 3 };
+    let ns = manager_ns.clone();
+    let ours = tokio::task::spawn_blocking(move || dnsload::run(&ns, API, 5000, secs)).await??;
+    dns_rows(report, "swarmd, from a task on the manager", &ours);
+    let images = crate::examples::repo_root().join("integration/images/build.sh");
+    let docker = tokio::task::spawn_blocking(move || -> Result<DnsLoad> {
+        let peer = DockerSwarm::start(&images)?;
+        peer.create_overlay("swb-dnsnet")?;
+        peer.create_service_on("swb-dns", "swarmd/sleeper:latest", "swb-dnsnet")?;
+        let up = crate::lab::wait(Duration::from_secs(60), || {
+            peer.running("swb-dns").is_ok_and(|n| n == 1)
+        });
+        ensure!(up, "Docker's swb-dns never ran");
+        let pid = peer.container_pid("swb-dns")?;
+        dnsload::run(&format!("/proc/{pid}/ns/net"), "swb-dns", 5000, secs)
+    })
+    .await?;
+    match docker {
+        Ok(d) => dns_rows(report, "Docker swarm mode, from a task of its own", &d),
+        Err(e) => report.missing(SECTION, "Docker's embedded DNS", &format!("failed: {e:#}")),
+    }
     Ok(())
+}
+
+fn dns_rows(report: &mut Report, who: &str, load: &DnsLoad) {
+    let p99 = percentile(&load.ms, 0.99);
+    let metric = format!("DNS at 5,000 queries/s, p99: {who}");
+    report.add(SECTION, &metric, p99, "ms", "≤ 1 ms");
+    report.note(&format!(
+        "p50 {:.3} ms, max {:.2} ms, {} of {} unanswered",
+        percentile(&load.ms, 0.5),
+        load.ms.last().copied().unwrap_or(0.0),
+        load.unanswered(),
+        load.sent
+    ));
 }
 
 async fn vip_of(ctl_: &mut control::Control) -> Result<String> {
