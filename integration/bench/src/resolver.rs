@@ -17,9 +17,7 @@ pub fn run(report: &mut Report, quick: bool) -> Result<()> {
     let lost = examples::after(&lines, "resolver unanswered", "unanswered")
         .context("resolver_bench printed no `unanswered` count")?;
     report.add(SECTION, "unanswered queries", lost, "", "0");
-    report.note(
-        "not yet side by side with Docker's embedded DNS: that one answers only inside \
-         containers on a swarm overlay, and the bench does not build one with Docker yet",
-    );
+    report
+        .note("in process over loopback; section v measures it from a container, beside Docker's");
     Ok(())
 }
