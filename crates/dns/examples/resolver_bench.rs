@@ -9,9 +9,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dns::probe::{a_query, a_records};
 use dns::{Resolver, ServiceRecord, Zone};
-use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -31,14 +30,6 @@ fn zone(services: usize) -> Zone {
     }
     z.add_client(Ipv4Addr::LOCALHOST, ["net"]);
     z
-}
-
-fn query(id: u16, name: &str) -> Vec<u8> {
-    let mut q = Message::query();
-    q.metadata.id = id;
-    q.metadata.recursion_desired = true;
-    q.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    q.to_vec().unwrap()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -78,10 +69,9 @@ async fn main() {
                 let got = tokio::time::timeout(Duration::from_secs(2), socket.recv(&mut buf)).await;
                 let Ok(Ok(n)) = got else { break };
                 let now = Instant::now();
-                let Ok(reply) = Message::from_vec(&buf[..n]) else {
+                let Ok((seq, _)) = a_records(&buf[..n]) else {
                     continue;
                 };
-                let seq = reply.metadata.id;
                 if let Some(t0) = sent_at.lock().unwrap().remove(&seq) {
                     latencies.push(now - t0);
                 }
@@ -101,7 +91,7 @@ async fn main() {
         let id = (i % 65536) as u16;
         let name = format!("svc{}", i % services);
         sent_at.lock().unwrap().insert(id, Instant::now());
-        let _ = socket.send(&query(id, &name)).await;
+        let _ = socket.send(&a_query(id, &name).unwrap()).await;
     }
     let sending = start.elapsed();
     let mut latencies = receiver.await.unwrap();

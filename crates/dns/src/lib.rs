@@ -8,6 +8,7 @@
 //! - [`resolv_conf`]: the upstreams, from the host's resolv.conf text.
 //! - `upstream`, `frame`: forwarding to the upstreams, DNS over TCP framing.
 //! - [`server`]: the thin UDP/TCP shell around [`message::respond`].
+//! - [`probe`]: one A query's bytes and a reply's addresses, for benchmarks and tests.
 //!
 //! Messages are parsed and built with hickory-proto, the wire format library of the Hickory
 //! DNS server and resolver: it handles name compression, EDNS and malformed input, which a
@@ -17,6 +18,7 @@
 pub mod answer;
 mod frame;
 pub mod message;
+pub mod probe;
 pub mod resolv_conf;
 pub mod server;
 mod upstream;

@@ -105,8 +105,8 @@ impl NodeResolver {
 /// it is on, in network ID order (which answers a name present on several of them).
 pub fn zone_of(view: &NetworkView) -> Zone {
     let mut zone = Zone::new();
-    let mut clients: HashMap<Ipv4Addr, Vec<String>> = HashMap::new();
-    let mut networks_of_task: HashMap<&str, Vec<String>> = HashMap::new();
+    // Task → (its addresses on user networks, the networks they are on).
+    let mut tasks: HashMap<&str, (Vec<Ipv4Addr>, Vec<String>)> = HashMap::new();
     for o in &view.overlays {
         for s in &o.services {
             let mut record = match s.vip.parse() {
@@ -124,23 +124,15 @@ pub fn zone_of(view: &NetworkView) -> Zone {
             zone.add_service(&o.network.id, record);
         }
         for e in &o.endpoints {
-            networks_of_task
-                .entry(&e.task_id)
-                .or_default()
-                .push(o.network.id.clone());
+            let (addrs, networks) = tasks.entry(&e.task_id).or_default();
+            addrs.extend(e.addr.parse::<Ipv4Addr>());
+            networks.push(o.network.id.clone());
         }
     }
-    for o in &view.overlays {
-        for e in &o.endpoints {
-            if let (Ok(addr), Some(nets)) =
-                (e.addr.parse(), networks_of_task.get(e.task_id.as_str()))
-            {
-                clients.insert(addr, nets.clone());
-            }
+    for (addrs, networks) in tasks.into_values() {
+        for addr in addrs {
+            zone.add_client(addr, networks.iter().cloned());
         }
-    }
-    for (addr, nets) in clients {
-        zone.add_client(addr, nets);
     }
     zone
 }

@@ -252,13 +252,7 @@ fn a_user_network_connects_its_tasks_across_nodes_and_nothing_else() {
 
 /// Asks `name` (type A) at 127.0.0.11 from inside the namespace at `ns_path`.
 fn ask(ns_path: &str, name: &str) -> Result<Vec<Ipv4Addr>, String> {
-    use hickory_proto::op::{Message, Query};
-    use hickory_proto::rr::{Name, RData, RecordType};
-    let mut q = Message::query();
-    q.metadata.id = 42;
-    q.metadata.recursion_desired = true;
-    q.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    let bytes = q.to_vec().unwrap();
+    let bytes = dns::probe::a_query(42, name).map_err(|e| e.to_string())?;
     let reply = http::in_ns(ns_path, move || -> std::io::Result<Vec<u8>> {
         let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
         s.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
@@ -268,14 +262,8 @@ fn ask(ns_path: &str, name: &str) -> Result<Vec<Ipv4Addr>, String> {
         Ok(buf[..n].to_vec())
     })
     .map_err(|e| e.to_string())?;
-    let m = Message::from_vec(&reply).map_err(|e| e.to_string())?;
-    Ok(m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0),
-            _ => None,
-        })
-        .collect())
+    let (_, addrs) = dns::probe::a_records(&reply).map_err(|e| e.to_string())?;
+    Ok(addrs)
 }
 
 #[test]

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RecordType};
+use dns::probe::{a_query, a_records};
 
 use crate::lab::in_netns_at;
 
@@ -27,7 +26,7 @@ impl DnsLoad {
 
 /// `qps` queries a second for `secs` seconds, from the namespace at `ns`.
 pub fn run(ns: &str, name: &str, qps: u32, secs: u32) -> Result<DnsLoad> {
-    let name = Name::from_ascii(name)?;
+    let name = name.to_string();
     in_netns_at(ns.to_string(), move || -> Result<DnsLoad> {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         socket.connect("127.0.0.11:53")?;
@@ -42,10 +41,10 @@ pub fn run(ns: &str, name: &str, qps: u32, secs: u32) -> Result<DnsLoad> {
                 while ms.len() < total {
                     let Ok(n) = socket.recv(&mut buf) else { break };
                     let now = Instant::now();
-                    let Ok(reply) = Message::from_vec(&buf[..n]) else {
+                    let Ok((id, _)) = a_records(&buf[..n]) else {
                         continue;
                     };
-                    if let Some(t0) = sent_at.lock().unwrap().remove(&reply.metadata.id) {
+                    if let Some(t0) = sent_at.lock().unwrap().remove(&id) {
                         ms.push((now - t0).as_secs_f64() * 1e3);
                     }
                 }
@@ -59,15 +58,10 @@ pub fn run(ns: &str, name: &str, qps: u32, secs: u32) -> Result<DnsLoad> {
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
-            let mut q = Message::query();
-            q.metadata.id = (i % 65536) as u16;
-            q.metadata.recursion_desired = true;
-            q.add_query(Query::query(name.clone(), RecordType::A));
-            sent_at
-                .lock()
-                .unwrap()
-                .insert(q.metadata.id, Instant::now());
-            let _ = socket.send(&q.to_vec()?);
+            let id = (i % 65536) as u16;
+            let query = a_query(id, &name)?;
+            sent_at.lock().unwrap().insert(id, Instant::now());
+            let _ = socket.send(&query);
         }
         let mut ms = receiver.join().expect("receiver thread");
         ms.sort_by(f64::total_cmp);

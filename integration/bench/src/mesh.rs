@@ -171,19 +171,9 @@ async fn measure(report: &mut Report, ctl: &mut control::Control, quick: bool) -
         "req/s",
         "",
     );
-    report.note(&format!(
-        "p50 {:.2} ms, p99 {:.2} ms, {} errors",
-        percentile(&d.ms, 0.5),
-        percentile(&d.ms, 0.99),
-        d.errors
-    ));
+    report.note(&d.summary());
     report.add(s, "through the manager's mesh", m.rps(), "req/s", "");
-    report.note(&format!(
-        "p50 {:.2} ms, p99 {:.2} ms, {} errors",
-        percentile(&m.ms, 0.5),
-        percentile(&m.ms, 0.99),
-        m.errors
-    ));
+    report.note(&m.summary());
     report.add(
         s,
         "throughput ratio mesh/direct",
@@ -359,6 +349,16 @@ pub struct Load {
 impl Load {
     pub fn rps(&self) -> f64 {
         self.ms.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// `p50 … ms, p99 … ms, N errors`, for a report note.
+    pub fn summary(&self) -> String {
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms, {} errors",
+            percentile(&self.ms, 0.5),
+            percentile(&self.ms, 0.99),
+            self.errors
+        )
     }
 
     pub fn merge(&mut self, other: Load) {

@@ -7,8 +7,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use hickory_proto::op::{Message, Query};
-use hickory_proto::rr::{Name, RData, RecordType};
 
 use crate::control;
 use crate::dnsload::{self, DnsLoad};
@@ -136,17 +134,9 @@ async fn measure(
         "req/s",
         "",
     );
-    report.note(&format!(
-        "p50 {:.2} ms, p99 {:.2} ms",
-        percentile(&d.ms, 0.5),
-        percentile(&d.ms, 0.99)
-    ));
+    report.note(&d.summary());
     report.add(SECTION, "through the service's VIP", v.rps(), "req/s", "");
-    report.note(&format!(
-        "p50 {:.2} ms, p99 {:.2} ms",
-        percentile(&v.ms, 0.5),
-        percentile(&v.ms, 0.99)
-    ));
+    report.note(&v.summary());
     report.add(
         SECTION,
         "throughput ratio VIP/direct",
@@ -311,11 +301,7 @@ async fn client_namespaces(
 
 /// The A records of `name` from 127.0.0.11 inside the namespace at `ns`.
 fn lookup(ns: &str, name: &str) -> Result<Vec<Ipv4Addr>> {
-    let mut q = Message::query();
-    q.metadata.id = 7;
-    q.metadata.recursion_desired = true;
-    q.add_query(Query::query(Name::from_ascii(name)?, RecordType::A));
-    let bytes = q.to_vec()?;
+    let bytes = dns::probe::a_query(7, name)?;
     let reply = in_netns_at(ns.to_string(), move || -> std::io::Result<Vec<u8>> {
         let s = std::net::UdpSocket::bind("127.0.0.1:0")?;
         s.set_read_timeout(Some(Duration::from_millis(500)))?;
@@ -324,12 +310,5 @@ fn lookup(ns: &str, name: &str) -> Result<Vec<Ipv4Addr>> {
         let n = s.recv(&mut buf)?;
         Ok(buf[..n].to_vec())
     })?;
-    let m = Message::from_vec(&reply)?;
-    Ok(m.answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.0),
-            _ => None,
-        })
-        .collect())
+    Ok(dns::probe::a_records(&reply)?.1)
 }
