@@ -4,6 +4,8 @@
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
+use ipnet::Ipv4Net;
+
 use crate::error::DataplaneError;
 
 /// `swarmd --mesh-backend auto|ipvs|nftables`.
@@ -49,7 +51,17 @@ pub struct DataplaneConfig {
     /// Prefix of host-side veth names, completed with the task ID's first characters.
     pub veth_prefix: String,
     pub mesh_backend: MeshChoice,
+    /// The gateway bridge (Docker's `docker_gwbridge`): egress of tasks not on ingress.
+    pub gateway_bridge: String,
+    /// Its node-local subnet; the node holds the first address.
+    pub gateway_subnet: Ipv4Net,
 }
+
+/// Docker's first pick for `docker_gwbridge`.
+pub const DEFAULT_GATEWAY_SUBNET: Ipv4Net = match Ipv4Net::new(Ipv4Addr::new(172, 18, 0, 0), 16) {
+    Ok(n) => n,
+    Err(_) => panic!("a /16 is a valid prefix"),
+};
 
 impl DataplaneConfig {
     pub fn new(node_id: impl Into<String>, underlay_addr: Ipv4Addr) -> DataplaneConfig {
@@ -62,6 +74,8 @@ impl DataplaneConfig {
             user_bridge_prefix: "swarm-br".to_string(),
             veth_prefix: "vt".to_string(),
             mesh_backend: MeshChoice::Auto,
+            gateway_bridge: "swarm-gw".to_string(),
+            gateway_subnet: DEFAULT_GATEWAY_SUBNET,
         }
     }
 
@@ -112,6 +126,21 @@ impl DataplaneConfig {
                 self.veth_prefix
             ));
         }
+        if self.gateway_bridge.is_empty()
+            || self.gateway_bridge.len() > 15
+            || self.gateway_bridge == self.bridge_name
+        {
+            return bad(format!(
+                "gateway bridge name `{}` must be 1-15 bytes and differ from the ingress bridge's",
+                self.gateway_bridge
+            ));
+        }
+        if self.gateway_subnet.prefix_len() > 28 {
+            return bad(format!(
+                "--gateway-subnet {}: at most a /28 (the node takes one address, tasks the rest)",
+                self.gateway_subnet
+            ));
+        }
         Ok(())
     }
 }
@@ -126,6 +155,8 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.vxlan_name(4096), "swarm-vx4096");
         assert_eq!(c.user_bridge_name(4097), "swarm-br4097");
+        assert_eq!(c.gateway_bridge, "swarm-gw");
+        assert_eq!(c.gateway_subnet.to_string(), "172.18.0.0/16");
     }
 
     #[test]
@@ -134,6 +165,13 @@ mod tests {
         assert!(c.validate().is_err());
         c.underlay_addr = Ipv4Addr::new(10, 0, 0, 1);
         c.bridge_name = "a-very-long-bridge-name".into();
+        assert!(c.validate().is_err());
+        c.bridge_name = "swarm-ingress".into();
+        c.gateway_subnet = "172.18.0.0/29".parse().unwrap();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("--gateway-subnet 172.18.0.0/29"), "{e}");
+        c.gateway_subnet = "172.18.0.0/28".parse().unwrap();
+        c.gateway_bridge = c.bridge_name.clone();
         assert!(c.validate().is_err());
     }
 

@@ -1,6 +1,7 @@
 //! `Dataplane`: the node's network module as the agent sees it. It turns each `NetworkView`
 //! into the overlay and the mesh (level-triggered, idempotent, cheap when nothing changed),
-//! plugs tasks in and out, and reads the mesh back from the kernel.
+//! plugs tasks in and out (ingress, user networks, the gateway bridge), and reads the mesh
+//! back from the kernel.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -8,11 +9,12 @@ use std::net::Ipv4Addr;
 use rtnetlink::Handle;
 use tokio::sync::Mutex;
 use tracing::{info, warn};
-use types::{MeshBackendKind, MeshTable, NetworkView};
+use types::{MeshBackendKind, MeshService, MeshTable, NetworkView, PublishMode};
 
 use crate::capabilities::{self, Capabilities};
 use crate::config::{DataplaneConfig, MeshChoice};
 use crate::error::{DataplaneError, Result};
+use crate::gateway::{self, Gateway};
 use crate::ipvs::{IpvsError, IpvsHandle};
 use crate::links;
 use crate::mac::MacAddr;
@@ -40,7 +42,6 @@ pub struct Dataplane {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
     /// What the last successful `apply` configured; `None` until the view has an ingress IP
     /// for this node.
@@ -55,6 +56,39 @@ struct State {
     overlays: Vec<types::OverlayView>,
     vips: VipTables,
     sysctls_set: bool,
+    /// The egress of tasks not on ingress, and where host-mode ports reach them.
+    gateway: Gateway,
+    /// The published services of the last view applied, to program the mesh again when a
+    /// local host-mode task gets its gateway address.
+    mesh_services: Vec<MeshService>,
+}
+
+impl State {
+    fn new(config: &DataplaneConfig) -> State {
+        State {
+            ingress: None,
+            links: None,
+            applied_overlay: None,
+            tasks: BTreeMap::new(),
+            user: UserNetworks::default(),
+            overlays: Vec::new(),
+            vips: VipTables::default(),
+            sysctls_set: false,
+            gateway: Gateway::new(config.gateway_subnet),
+            mesh_services: Vec::new(),
+        }
+    }
+}
+
+/// What the data plane needs to decide whether, and how, a task goes on the gateway bridge.
+pub struct GatewayRequest<'a> {
+    pub task_id: &'a str,
+    /// Its interface there is `eth{index}`: after its ingress and user-network ones.
+    pub index: usize,
+    pub on_ingress: bool,
+    pub host_ports: bool,
+    /// Its user networks (their `--internal` flags are in the view).
+    pub networks: Vec<&'a str>,
 }
 
 impl Dataplane {
@@ -116,13 +150,13 @@ impl Dataplane {
             config.underlay_dev.clone(),
         );
         Dataplane {
-            config,
             handle,
             overlay,
             mesh,
             caps,
             warnings,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State::new(&config)),
+            config,
         }
     }
 
@@ -176,13 +210,11 @@ impl Dataplane {
         if !self.caps.nftables && !matches!(self.mesh, MeshBackend::Recording(_)) {
             return Err(DataplaneError::Unsupported("nftables (`nft`)".into()));
         }
-        let mesh = plan::mesh_plan(
-            view,
-            &self.config.node_id,
-            &self.config.bridge_name,
-            overlay.ingress.subnet,
-        )?;
-        self.mesh.program(&mesh).await?;
+        if force {
+            state.gateway.repair(&self.handle, &self.config).await?;
+        }
+        state.mesh_services = view.services.clone();
+        self.program_mesh(state).await?;
         let user = user_plan::user_network_plans(view, &self.config.node_id)?;
         state
             .user
@@ -193,6 +225,20 @@ impl Dataplane {
             .vips
             .sync(&state.overlays, Some(overlay.ingress.subnet), force)
             .await
+    }
+
+    async fn program_mesh(&self, state: &State) -> Result<()> {
+        let Some(ingress) = &state.ingress else {
+            return Ok(());
+        };
+        let mesh = plan::mesh_plan(
+            &state.mesh_services,
+            &self.config.node_id,
+            &self.config.bridge_name,
+            ingress.subnet,
+            state.gateway.addresses(),
+        )?;
+        self.mesh.program(&mesh).await.map(|_| ())
     }
 
     /// Plugs a task's container (any process in its netns: `pid`) into the ingress network.
@@ -225,7 +271,7 @@ impl Dataplane {
             gateway: Some(ingress.local_addr),
             ifname: "eth0".into(),
         };
-        plumbing::attach(&self.handle, links.bridge, &names, side).await?;
+        plumbing::attach(&self.handle, links.bridge, &names, side, None).await?;
         info!(task = task_id, %addr, pid, veth = %names.host, "task attached");
         state.tasks.insert(task_id.to_string(), vec![names]);
         Ok(())
@@ -255,14 +301,57 @@ impl Dataplane {
         vips.sync(overlays, subnet, false).await
     }
 
+    /// Plugs a task into the gateway bridge when it needs one (see
+    /// [`gateway::needs_gateway`]); `NotReady` until the view that puts it on its user
+    /// networks has been applied here. Idempotent.
+    pub async fn attach_gateway(&self, r: &GatewayRequest<'_>, pid: u32) -> Result<()> {
+        let mut state = self.state.lock().await;
+        let mut internal = Vec::new();
+        for id in &r.networks {
+            let o = state.overlays.iter().find(|o| o.network.id == *id);
+            let o = o.ok_or_else(|| {
+                DataplaneError::NotReady(format!(
+                    "task {}: network {id} is not in this node's view yet",
+                    r.task_id
+                ))
+            })?;
+            internal.push(o.network.spec.internal);
+        }
+        if !gateway::needs_gateway(r.on_ingress, r.host_ports, &internal) {
+            return Ok(());
+        }
+        let State { gateway, tasks, .. } = &mut *state;
+        let names = gateway
+            .attach(&self.handle, &self.config, r.task_id, pid, r.index)
+            .await?;
+        let addr = gateway.addresses().get(r.task_id).copied();
+        info!(task = r.task_id, addr = ?addr, veth = %names.host, "task attached to the gateway bridge");
+        let pairs = tasks.entry(r.task_id.to_string()).or_default();
+        if !pairs.contains(&names) {
+            pairs.push(names);
+        }
+        let host_backend = state.mesh_services.iter().any(|s| {
+            s.ports.iter().any(|p| p.publish_mode == PublishMode::Host)
+                && s.backends.iter().any(|b| b.task_id == r.task_id)
+        });
+        if host_backend {
+            self.program_mesh(&state).await?;
+        }
+        Ok(())
+    }
+
     /// Unplugs a task; a task never attached (or already gone) is not an error.
     pub async fn detach_task(&self, task_id: &str) -> Result<()> {
         let mut state = self.state.lock().await;
         state.vips.remove(task_id);
-        let pairs = state
-            .tasks
-            .remove(task_id)
-            .unwrap_or_else(|| vec![VethNames::for_task(&self.config.veth_prefix, task_id)]);
+        state.gateway.release(&self.config, task_id);
+        let prefix = &self.config.veth_prefix;
+        let pairs = state.tasks.remove(task_id).unwrap_or_else(|| {
+            vec![
+                VethNames::for_task(prefix, task_id),
+                VethNames::for_gateway(prefix, task_id),
+            ]
+        });
         for names in &pairs {
             plumbing::detach(&self.handle, names).await?;
         }
@@ -288,6 +377,10 @@ impl Dataplane {
             &mut first,
             user_networks::sweep(&self.handle, &self.config, |_| true).await,
         );
+        note(
+            &mut first,
+            state.gateway.teardown(&self.handle, &self.config).await,
+        );
         // Veths of tasks attached before a restart are still enslaved to the bridge, and so
         // is the VXLAN device even when this process never learned its VNI.
         match links::by_name(&self.handle, &self.config.bridge_name).await {
@@ -304,7 +397,7 @@ impl Dataplane {
         }
         let vni = state.ingress.as_ref().map(|i| i.vni);
         note(&mut first, self.overlay.teardown(vni).await);
-        *state = State::default();
+        *state = State::new(&self.config);
         match first {
             None => {
                 info!("data plane torn down");

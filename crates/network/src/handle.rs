@@ -18,10 +18,12 @@ use agent::network::{NetworkError, NodeNetwork};
 use backoff::Backoff;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
-use types::{MeshBackendKind, MeshTable, NetworkAttachment, NetworkView, PortProtocol, Task};
+use types::{
+    MeshBackendKind, MeshTable, NetworkAttachment, NetworkView, PortProtocol, PublishMode, Task,
+};
 
 use crate::config::DataplaneConfig;
-use crate::dataplane::Dataplane;
+use crate::dataplane::{Dataplane, GatewayRequest};
 use crate::error::{DataplaneError, Result};
 use crate::mac::MacAddr;
 use crate::resolver::NodeResolver;
@@ -136,21 +138,23 @@ impl NodeNetwork for NodeDataplane {
 
     fn attach<'a>(&'a self, task: &'a Task, pid: u32) -> BoxFuture<'a, Result<(), NetworkError>> {
         Box::pin(async move {
-            let net = task.networks.first().ok_or_else(|| {
-                NetworkError::NotReady(format!("task {} has no ingress address yet", task.id))
-            })?;
-            let (addr, mac) = address_of(task, net)?;
-            self.dataplane
-                .attach_task(&task.id, pid, addr, mac)
-                .await
-                .map_err(to_agent)?;
             // Each step is idempotent: a retry after a network that was not built yet
             // re-plugs nothing that is already in.
-            for (i, net) in task.overlay_attachments().iter().enumerate() {
+            let ingress = task.ingress_attachment();
+            if let Some(net) = ingress {
+                let (addr, mac) = address_of(task, net)?;
+                self.dataplane
+                    .attach_task(&task.id, pid, addr, mac)
+                    .await
+                    .map_err(to_agent)?;
+            }
+            let first = usize::from(ingress.is_some());
+            let overlays = task.overlay_attachments();
+            for (i, net) in overlays.iter().enumerate() {
                 let (addr, mac) = address_of(task, net)?;
                 let a = Attachment {
                     task_id: &task.id,
-                    index: i + 1,
+                    index: first + i,
                     network_id: &net.network_id,
                     addr,
                     mac,
@@ -160,7 +164,21 @@ impl NodeNetwork for NodeDataplane {
                     .await
                     .map_err(to_agent)?;
             }
-            if let Some(first) = task.overlay_attachments().first() {
+            let gateway = GatewayRequest {
+                task_id: &task.id,
+                index: first + overlays.len(),
+                on_ingress: ingress.is_some(),
+                host_ports: task
+                    .endpoint_ports
+                    .iter()
+                    .any(|p| p.publish_mode == PublishMode::Host),
+                networks: overlays.iter().map(|n| n.network_id.as_str()).collect(),
+            };
+            self.dataplane
+                .attach_gateway(&gateway, pid)
+                .await
+                .map_err(to_agent)?;
+            if let Some(first) = overlays.first() {
                 let (client, _) = address_of(task, first)?;
                 self.resolver
                     .serve(&task.id, pid, client)

@@ -10,6 +10,8 @@
 //!   [`user_networks`] builds, plugs tasks into and removes.
 //! - [`overlay`]: bridge + VXLAN through rtnetlink; [`fdb`]: the static FDB/neighbour entries
 //!   and their diff; [`links`]: small rtnetlink lookups.
+//! - [`gateway`]: the gateway bridge, the egress of tasks not on ingress (Docker's
+//!   `docker_gwbridge`).
 //! - [`plumbing`]: veth pairs into containers' namespaces; [`netns`]: running code inside
 //!   another namespace.
 //! - [`mesh`]: the routing-mesh backends (nftables, recording fake) and the pure ruleset
@@ -23,6 +25,7 @@ pub mod config;
 pub mod dataplane;
 pub mod error;
 pub mod fdb;
+pub mod gateway;
 pub mod handle;
 pub mod ipvs;
 pub mod links;

@@ -106,7 +106,8 @@ impl Overlay {
         Ok(OverlayLinks { bridge, vxlan })
     }
 
-    async fn ensure_bridge(&self, plan: &LinkSpec) -> Result<u32> {
+    /// The bridge alone, addressed and up (the gateway bridge has no VXLAN device).
+    pub(crate) async fn ensure_bridge(&self, plan: &LinkSpec) -> Result<u32> {
         let name = &self.bridge_name;
         // On ingress the bridge's MAC derives from its IP so peers can install our neighbour
         // entry without asking; a user network's bridge never speaks, so any MAC is unique

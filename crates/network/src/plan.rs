@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use ipnet::Ipv4Net;
-use types::{NetworkView, PortProtocol, PublishMode};
+use types::{MeshService, NetworkView, PortProtocol, PublishMode};
 
 use crate::error::DataplaneError;
 use crate::mac::MacAddr;
@@ -167,15 +167,18 @@ pub fn overlay_plan(
 }
 
 /// The routing mesh of this node: every ingress-published port with all the service's
-/// backends, and host-mode ports only for this node's own tasks.
+/// backends (at their ingress addresses), and host-mode ports only for this node's own tasks,
+/// at their ingress address or, for a task not on ingress, the address `local` (the gateway
+/// bridge's) gives it here. A local task without either is left out until it has one.
 pub fn mesh_plan(
-    view: &NetworkView,
+    services: &[MeshService],
     node_id: &str,
     bridge: &str,
     subnet: Ipv4Net,
+    local: &BTreeMap<String, Ipv4Addr>,
 ) -> Result<MeshPlan, DataplaneError> {
     let mut ports = Vec::new();
-    for svc in &view.services {
+    for svc in services {
         for port in &svc.ports {
             let Ok(published) = u16::try_from(port.published_port) else {
                 return Err(DataplaneError::InvalidInput(format!(
@@ -199,7 +202,15 @@ pub fn mesh_plan(
                 if local_only && b.node_id != node_id {
                     continue;
                 }
-                backends.push(SocketAddrV4::new(parse_ipv4(&b.addr)?, target));
+                let addr = match (b.addr.is_empty(), local_only) {
+                    (false, _) => parse_ipv4(&b.addr)?,
+                    (true, true) => match local.get(&b.task_id) {
+                        Some(a) => *a,
+                        None => continue,
+                    },
+                    (true, false) => continue,
+                };
+                backends.push(SocketAddrV4::new(addr, target));
             }
             if local_only && backends.is_empty() {
                 continue;

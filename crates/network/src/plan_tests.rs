@@ -146,7 +146,7 @@ fn overlay_has_flood_peer_and_remote_task_entries_only() {
 #[test]
 fn mesh_plan_publishes_ingress_everywhere_and_host_only_locally() {
     let subnet: Ipv4Net = "10.255.0.0/16".parse().unwrap();
-    let on_a = mesh_plan(&view(), "a", "swarm-ingress", subnet).unwrap();
+    let on_a = mesh_plan(&view().services, "a", "swarm-ingress", subnet, &none()).unwrap();
     assert_eq!(
         on_a.ports,
         vec![
@@ -169,7 +169,7 @@ fn mesh_plan_publishes_ingress_everywhere_and_host_only_locally() {
             },
         ]
     );
-    let on_c = mesh_plan(&view(), "c", "swarm-ingress", subnet).unwrap();
+    let on_c = mesh_plan(&view().services, "c", "swarm-ingress", subnet, &none()).unwrap();
     assert_eq!(
         on_c.ports.len(),
         1,
@@ -182,7 +182,14 @@ fn mesh_plan_publishes_ingress_everywhere_and_host_only_locally() {
 fn ingress_port_without_backends_stays_in_the_plan() {
     let mut v = view();
     v.services[0].backends.clear();
-    let p = mesh_plan(&v, "c", "swarm-ingress", "10.255.0.0/16".parse().unwrap()).unwrap();
+    let p = mesh_plan(
+        &v.services,
+        "c",
+        "swarm-ingress",
+        "10.255.0.0/16".parse().unwrap(),
+        &none(),
+    )
+    .unwrap();
     assert_eq!(p.ports[0].published, 8080);
     assert!(p.ports[0].backends.is_empty());
 }
@@ -191,5 +198,39 @@ fn ingress_port_without_backends_stays_in_the_plan() {
 fn rejects_out_of_range_ports() {
     let mut v = view();
     v.services[0].ports[0].published_port = 70000;
-    assert!(mesh_plan(&v, "a", "br", "10.255.0.0/16".parse().unwrap()).is_err());
+    assert!(mesh_plan(
+        &v.services,
+        "a",
+        "br",
+        "10.255.0.0/16".parse().unwrap(),
+        &none()
+    )
+    .is_err());
+}
+
+fn none() -> BTreeMap<String, Ipv4Addr> {
+    BTreeMap::new()
+}
+
+#[test]
+fn host_mode_tasks_not_on_ingress_are_reached_at_their_gateway_address_here() {
+    let mut v = view();
+    let edge = &mut v.services[1];
+    edge.backends.iter_mut().for_each(|b| b.addr.clear());
+    let subnet: Ipv4Net = "10.255.0.0/16".parse().unwrap();
+    let edge_task = edge.backends[0].task_id.clone();
+    let without = mesh_plan(&v.services, "a", "br", subnet, &none()).unwrap();
+    assert!(
+        without.ports.iter().all(|p| p.published != 9090),
+        "no address for it here yet: left out, {:?}",
+        without.ports
+    );
+    let local = BTreeMap::from([(edge_task, Ipv4Addr::new(172, 18, 0, 2))]);
+    let with = mesh_plan(&v.services, "a", "br", subnet, &local).unwrap();
+    let p = with.ports.iter().find(|p| p.published == 9090).unwrap();
+    assert_eq!(p.backends, vec!["172.18.0.2:90".parse().unwrap()]);
+    // An ingress port never sends to a backend without an ingress address.
+    v.services[0].backends[0].addr.clear();
+    let p = mesh_plan(&v.services, "a", "br", subnet, &local).unwrap();
+    assert_eq!(p.ports[0].backends, vec!["10.255.0.10:80".parse().unwrap()]);
 }

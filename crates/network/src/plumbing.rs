@@ -49,6 +49,20 @@ impl VethNames {
         }
     }
 
+    /// The pair of a task's interface on the gateway bridge: as [`VethNames::for_network`],
+    /// with `g` for the index.
+    pub fn for_gateway(prefix: &str, task_id: &str) -> VethNames {
+        let short: String = task_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(9)
+            .collect();
+        VethNames {
+            host: format!("{prefix}{short}_g"),
+            peer: format!("{prefix}p{short}_g"),
+        }
+    }
+
     /// The pair of a task's `index`th user network (1, 2, …): one character less of the ID,
     /// then `_` and the index, within IFNAMSIZ up to index 99. The `_` keeps them apart from
     /// every [`VethNames::for_task`] name, which holds only letters and digits.
@@ -66,25 +80,27 @@ impl VethNames {
 }
 
 /// Plugs a task in. Idempotent: an existing host end means the pair is still alive (a dead
-/// container namespace takes its veth pair with it), so it is only re-enslaved.
+/// container namespace takes its veth pair with it), so it is only re-enslaved. `host_mac`
+/// is the host end's MAC when it must say something (the gateway's encodes the address).
 pub async fn attach(
     handle: &Handle,
     bridge: u32,
     names: &VethNames,
     side: ContainerSide,
+    host_mac: Option<MacAddr>,
 ) -> Result<()> {
     if let Some(link) = links::by_name(handle, &names.host).await? {
         return enslave(handle, link.header.index, bridge, side.mtu, &names.host).await;
     }
     // A leftover temporary end from an attach that failed half-way.
     links::delete(handle, &names.peer).await?;
+    let mut veth = LinkVeth::new(&names.host, &names.peer).mtu(side.mtu);
+    if let Some(mac) = host_mac {
+        veth = veth.address(mac.octets().to_vec());
+    }
     handle
         .link()
-        .add(
-            LinkVeth::new(&names.host, &names.peer)
-                .mtu(side.mtu)
-                .build(),
-        )
+        .add(veth.build())
         .execute()
         .await
         .map_err(DataplaneError::netlink(format!(
@@ -211,6 +227,11 @@ mod tests {
         assert_ne!(
             VethNames::for_network("vt", "x1", 1).host,
             VethNames::for_task("vt", "x11").host
+        );
+        let g = VethNames::for_gateway("vt", "a1b2-c3d4e5f6g7h8");
+        assert_eq!(
+            (g.host.as_str(), g.peer.as_str()),
+            ("vta1b2c3d4e_g", "vtpa1b2c3d4e_g")
         );
     }
 }

@@ -109,7 +109,7 @@ impl UserNetworks {
             mtu: plan.mtu,
             gateway: None,
         };
-        plumbing::attach(handle, links.bridge, &names, side).await?;
+        plumbing::attach(handle, links.bridge, &names, side, None).await?;
         Ok(names)
     }
 

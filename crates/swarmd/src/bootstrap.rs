@@ -36,6 +36,9 @@ fn base_identity(flags: &Flags, node_id: String, raft_id: u64) -> Result<Identit
         executor: flags.executor.unwrap_or(ExecutorKind::Docker),
         mesh_backend: flags.mesh_backend.unwrap_or(MeshChoice::Auto),
         link_prefix: flags.link_prefix.clone(),
+        gateway_subnet: flags
+            .gateway_subnet
+            .unwrap_or(network::config::DEFAULT_GATEWAY_SUBNET),
     })
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
+use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PORT: u16 = 2377;
@@ -88,6 +89,28 @@ pub struct Flags {
     /// Name prefix of the node's network links, so several nodes can share one kernel in tests.
     #[arg(long, default_value = "swarm")]
     pub link_prefix: String,
+    /// This node's gateway bridge subnet (Docker's `docker_gwbridge`): the egress of tasks not
+    /// on the ingress network. Node-local; kept from the node's creation or join on.
+    #[arg(long, value_parser = parse_gateway_subnet)]
+    pub gateway_subnet: Option<Ipv4Net>,
+}
+
+fn parse_gateway_subnet(s: &str) -> Result<Ipv4Net, String> {
+    let net: Ipv4Net = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not an IPv4 subnet in CIDR form (172.18.0.0/16)"))?;
+    if net.trunc() != net {
+        return Err(format!(
+            "`{s}` has host bits set; did you mean {}?",
+            net.trunc()
+        ));
+    }
+    if net.prefix_len() > 28 {
+        return Err(format!(
+            "`{s}` is too small: at most a /28 (the node takes one address, tasks the rest)"
+        ));
+    }
+    Ok(net)
 }
 
 /// A certificate lifetime: long enough for a renewal round trip.
@@ -145,6 +168,13 @@ pub struct Identity {
     pub executor: ExecutorKind,
     pub mesh_backend: MeshChoice,
     pub link_prefix: String,
+    /// Identities written before the gateway bridge existed get Docker's default.
+    #[serde(default = "default_gateway_subnet")]
+    pub gateway_subnet: Ipv4Net,
+}
+
+fn default_gateway_subnet() -> Ipv4Net {
+    network::config::DEFAULT_GATEWAY_SUBNET
 }
 
 impl Identity {
@@ -290,6 +320,7 @@ mod tests {
             executor: ExecutorKind::Test,
             mesh_backend: MeshChoice::None,
             link_prefix: "swarm".into(),
+            gateway_subnet: default_gateway_subnet(),
         };
         id.save(dir.path()).unwrap();
         assert_eq!(Identity::load(dir.path()).unwrap().unwrap(), id);

@@ -248,6 +248,8 @@ async fn build_network(identity: &Identity) -> Result<Arc<dyn NodeNetwork>> {
     config.mesh_backend = kind;
     config.bridge_name = format!("{}-ingress", identity.link_prefix);
     config.vxlan_prefix = format!("{}-vx", identity.link_prefix);
+    config.gateway_bridge = format!("{}-gw", identity.link_prefix);
+    config.gateway_subnet = identity.gateway_subnet;
     let dataplane = network::NodeDataplane::start(config)
         .await
         .context("setting up the node's data plane")?;

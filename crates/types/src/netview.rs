@@ -22,7 +22,8 @@ pub struct NodePeer {
 pub struct MeshBackend {
     pub task_id: String,
     pub node_id: String,
-    /// Task IP on the ingress network.
+    /// Task IP on the ingress network; empty for a task not on it (a service that publishes
+    /// only host-mode ports), which its own node reaches on its gateway bridge.
     pub addr: String,
 }
 

@@ -137,16 +137,25 @@ impl Task {
         }
     }
 
-    /// The task's addresses on its user networks: every attachment after the ingress one, in
-    /// its spec's order (the allocator writes them so).
-    pub fn overlay_attachments(&self) -> &[NetworkAttachment] {
-        self.networks.get(1..).unwrap_or(&[])
-    }
-
-    /// The task's IP on the ingress network, if allocated.
-    pub fn ingress_addr(&self) -> Option<&str> {
+    /// The task's address on the ingress network: the first attachment, when it is on no
+    /// network its spec names. Only tasks of services that publish a port in ingress mode
+    /// have one (the allocator decides).
+    pub fn ingress_attachment(&self) -> Option<&NetworkAttachment> {
         self.networks
             .first()
+            .filter(|a| !self.spec.networks.iter().any(|n| n.target == a.network_id))
+    }
+
+    /// The task's addresses on its user networks: every attachment after the ingress one (if
+    /// any), in its spec's order (the allocator writes them so).
+    pub fn overlay_attachments(&self) -> &[NetworkAttachment] {
+        let skip = usize::from(self.ingress_attachment().is_some());
+        self.networks.get(skip..).unwrap_or(&[])
+    }
+
+    /// The task's IP on the ingress network, if it has one.
+    pub fn ingress_addr(&self) -> Option<&str> {
+        self.ingress_attachment()
             .map(|n| n.addr.as_str())
             .filter(|a| !a.is_empty())
     }

@@ -1,10 +1,11 @@
 //! One allocation pass, as a pure function of the store: the ingress network if it is
 //! missing, an ingress IP for every node without one, and for every new task an IP + MAC on
-//! ingress (first, as the data plane expects) and on each of its service's user networks.
+//! ingress (first, as the data plane expects; only when its service publishes a port in
+//! ingress mode) and on each of its service's user networks.
 
 use store::Tables;
 use types::network::INGRESS_NAME;
-use types::{Network, NetworkAttachment, NetworkSpec, Node, Task, TaskState};
+use types::{Network, NetworkAttachment, NetworkSpec, Node, PublishMode, Service, Task, TaskState};
 
 use std::collections::HashMap;
 
@@ -89,19 +90,21 @@ pub fn allocate(tables: &Tables, now_ms: i64) -> Result<Allocation, IpamError> {
             continue;
         };
         let mut t = t.clone();
-        let kept = t
-            .networks
-            .first()
-            .filter(|a| a.network_id == network.id && !a.addr.is_empty())
-            .cloned();
-        let attachment = match kept {
-            Some(a) => a,
-            None => match pool.allocate() {
-                Some(ip) => NetworkAttachment {
+        let mut networks = Vec::new();
+        if publishes_ingress(service) {
+            let kept = t
+                .networks
+                .first()
+                .filter(|a| a.network_id == network.id && !a.addr.is_empty())
+                .cloned();
+            match kept.or_else(|| {
+                pool.allocate().map(|ip| NetworkAttachment {
                     network_id: network.id.clone(),
                     addr: ip.to_string(),
                     mac: mac_for(ip),
-                },
+                })
+            }) {
+                Some(a) => networks.push(a),
                 None => {
                     let err = exhausted_message(&network.spec.subnet);
                     if t.status.err != err {
@@ -111,9 +114,8 @@ pub fn allocate(tables: &Tables, now_ms: i64) -> Result<Allocation, IpamError> {
                     }
                     continue;
                 }
-            },
-        };
-        let mut networks = vec![attachment];
+            }
+        }
         match user_attachments(tables, &t, &mut user_pools) {
             Ok(more) => networks.extend(more),
             Err(err) => {
@@ -134,6 +136,16 @@ pub fn allocate(tables: &Tables, now_ms: i64) -> Result<Allocation, IpamError> {
         out.tasks.push(t);
     }
     Ok(out)
+}
+
+/// Only tasks of a service that publishes a port in ingress mode are on the ingress network,
+/// as on Docker: the mesh sends to them there. Every other task is reachable only on its own
+/// networks, and leaves the cluster through its node's gateway bridge.
+pub fn publishes_ingress(service: &Service) -> bool {
+    service
+        .endpoint_ports
+        .iter()
+        .any(|p| p.publish_mode == PublishMode::Ingress)
 }
 
 /// The task's addresses on its user networks, in its spec's order (kept where it has them); an

@@ -4,8 +4,8 @@
 use store::Tables;
 use types::network::DEFAULT_INGRESS_VNI;
 use types::{
-    Cluster, ClusterSpec, Network, NetworkSpec, NetworkTarget, Node, Service, Task, TaskState,
-    VirtualIp,
+    Cluster, ClusterSpec, Network, NetworkSpec, NetworkTarget, Node, PortConfig, PublishMode,
+    Service, Task, TaskState, VirtualIp,
 };
 
 use super::plan::allocate;
@@ -87,7 +87,8 @@ fn vnis_fill_the_lowest_gap_above_ingress() {
 }
 
 #[test]
-fn a_new_task_gets_ingress_first_then_each_network_skipping_vips_and_gateways() {
+fn a_new_task_gets_ingress_first_only_when_publishing_then_each_network_skipping_vips_and_gateways()
+{
     let mut t = tables(&["10.0.0.0/8"], 24);
     let mut back = network("b", "back", "10.0.1.0/24", 4097);
     back.spec.gateway = "10.0.1.1".into();
@@ -117,24 +118,49 @@ fn a_new_task_gets_ingress_first_then_each_network_skipping_vips_and_gateways() 
             },
         );
     }
+    let nets = |out: &super::plan::Allocation| -> Vec<Vec<(String, String)>> {
+        out.tasks
+            .iter()
+            .map(|t| {
+                t.networks
+                    .iter()
+                    .map(|a| (a.network_id.clone(), a.addr.clone()))
+                    .collect()
+            })
+            .collect()
+    };
+    let pair = |n: &str, a: &str| (n.to_string(), a.to_string());
+    // Nothing published: on its own network only, as on Docker.
     let out = allocate(&t, 1).unwrap();
-    let nets: Vec<Vec<(&str, &str)>> = out
-        .tasks
-        .iter()
-        .map(|t| {
-            t.networks
-                .iter()
-                .map(|a| (a.network_id.as_str(), a.addr.as_str()))
-                .collect()
-        })
-        .collect();
     assert_eq!(
-        nets,
+        nets(&out),
+        [vec![pair("b", "10.0.1.3")], vec![pair("b", "10.0.1.4")]]
+    );
+    assert!(out.tasks.iter().all(|t| t.ingress_attachment().is_none()));
+    // A host-mode port does not put it on ingress either; an ingress-mode one does, first.
+    for (mode, on_ingress) in [(PublishMode::Host, false), (PublishMode::Ingress, true)] {
+        t.services.get_mut("s").unwrap().endpoint_ports = vec![PortConfig {
+            target_port: 80,
+            published_port: 8080,
+            publish_mode: mode,
+            ..Default::default()
+        }];
+        let out = allocate(&t, 1).unwrap();
+        assert_eq!(
+            out.tasks.iter().all(|t| t.ingress_addr().is_some()),
+            on_ingress,
+            "{mode:?}"
+        );
+    }
+    let out = allocate(&t, 1).unwrap();
+    assert_eq!(
+        nets(&out),
         [
-            vec![("ing", "10.255.0.2"), ("b", "10.0.1.3")],
-            vec![("ing", "10.255.0.3"), ("b", "10.0.1.4")]
+            vec![pair("ing", "10.255.0.2"), pair("b", "10.0.1.3")],
+            vec![pair("ing", "10.255.0.3"), pair("b", "10.0.1.4")]
         ]
     );
+    assert_eq!(out.tasks[0].overlay_attachments()[0].network_id, "b");
     assert!(out
         .tasks
         .iter()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use store::Tables;
 use types::{NamedService, OverlayBackend, OverlayView, Task, TaskEndpoint};
 
-use super::view::{endpoint_of, is_mesh_backend};
+use super::view::{is_live, is_mesh_backend};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OverlayPart {
@@ -67,7 +67,7 @@ pub(super) fn overlay_views(t: &Tables) -> Vec<OverlayView> {
 /// As on ingress: an endpoint while live on a node, a backend while the mesh may send it
 /// traffic; only the parts that are there.
 pub(super) fn overlay_parts(task: &Task) -> Vec<OverlayPart> {
-    let live = endpoint_of(task).is_some();
+    let live = is_live(task);
     let backend = is_mesh_backend(task);
     task.overlay_attachments()
         .iter()
@@ -194,6 +194,12 @@ mod tests {
         for task in tasks {
             t.tasks.insert(task.id.clone(), task);
         }
+        // A task of a service that publishes nothing is not on ingress: it is still its
+        // network's endpoint and backend.
+        let mut e = task("e", "s2", 3, TaskState::Running, &[("back", "10.0.1.7")]);
+        e.networks.remove(0);
+        e.spec.networks = t.services["s2"].spec.task.networks.clone();
+        t.tasks.insert("e".into(), e);
 
         let view = network_view(&t);
         let ids: Vec<&str> = view
@@ -227,12 +233,12 @@ mod tests {
             ["web.1.a 10.0.1.3"],
             "a starting task is no backend"
         );
-        assert_eq!(backends(1), ["db.1.c 10.0.1.5"]);
+        assert_eq!(backends(1), ["db.1.c 10.0.1.5", "db.3.e 10.0.1.7"]);
         let endpoints: Vec<&str> = back.endpoints.iter().map(|e| e.addr.as_str()).collect();
         assert_eq!(
             endpoints,
-            ["10.0.1.3", "10.0.1.4", "10.0.1.5"],
-            "live tasks, any state"
+            ["10.0.1.3", "10.0.1.4", "10.0.1.5", "10.0.1.7"],
+            "live tasks, any state, on ingress or not"
         );
         assert_eq!(view.overlays[1].endpoints.len(), 2);
         assert_eq!(view.endpoints.len(), 3, "ingress endpoints stay apart");

@@ -9,17 +9,15 @@ use types::{
 
 use super::overlays::{overlay_parts, overlay_views, OverlayPart};
 
-/// A task the mesh may send traffic to: running, wanted running, addressed, and healthy when
-/// it has a health check.
+/// A task the mesh (or a VIP) may send traffic to: running, wanted running, and healthy when
+/// it has a health check. Where it is reached is its network's business: ingress ports need
+/// its ingress address, host-mode ports the address its node gave it.
 pub fn is_mesh_backend(task: &Task) -> bool {
     let health_ok = match task.spec.container.healthcheck {
         Some(ref hc) if hc.runs_own_test() => task.status.health == HealthState::Healthy,
         _ => task.status.health != HealthState::Unhealthy,
     };
-    task.status.state == TaskState::Running
-        && task.desired_state == TaskState::Running
-        && task.ingress_addr().is_some()
-        && health_ok
+    task.status.state == TaskState::Running && task.desired_state == TaskState::Running && health_ok
 }
 
 /// `10.0.0.1` of `10.0.0.1:2377` (node addresses are stored with the port of their API).
@@ -105,23 +103,30 @@ pub fn mesh_part(task: &Task) -> MeshPart {
     }
 }
 
-pub(super) fn endpoint_of(task: &Task) -> Option<TaskEndpoint> {
-    let addr = task.ingress_addr()?;
+/// Placed on a node and not ended: its addresses must be reachable there.
+pub(super) fn is_live(task: &Task) -> bool {
     let live = task.status.state >= TaskState::Assigned && task.status.state <= TaskState::Running;
-    (live && !task.node_id.is_empty()).then(|| TaskEndpoint {
+    live && !task.node_id.is_empty()
+}
+
+pub(super) fn endpoint_of(task: &Task) -> Option<TaskEndpoint> {
+    let ingress = task.ingress_attachment().filter(|a| !a.addr.is_empty())?;
+    is_live(task).then(|| TaskEndpoint {
         task_id: task.id.clone(),
         node_id: task.node_id.clone(),
-        addr: addr.to_string(),
-        mac: task.networks[0].mac.clone(),
+        addr: ingress.addr.clone(),
+        mac: ingress.mac.clone(),
     })
 }
 
+/// A backend of its service's published ports, with its ingress address; without one (a
+/// service publishing only host-mode ports) the address is empty and its node fills in the
+/// task's address on the gateway bridge.
 fn backend_of(task: &Task) -> Option<MeshBackend> {
-    let addr = task.ingress_addr()?;
     is_mesh_backend(task).then(|| MeshBackend {
         task_id: task.id.clone(),
         node_id: task.node_id.clone(),
-        addr: addr.to_string(),
+        addr: task.ingress_addr().unwrap_or_default().to_string(),
     })
 }
 
@@ -219,8 +224,34 @@ mod tests {
             .map(|b| b.addr.as_str())
             .collect();
         assert_eq!(addrs, ["10.255.0.5"]);
-        // Every live addressed task is an overlay endpoint, published or not.
+        // Every live task on ingress is an ingress endpoint.
         assert_eq!(view.endpoints.len(), 5);
+    }
+
+    #[test]
+    fn a_host_mode_task_off_ingress_is_a_backend_without_an_address_and_no_endpoint() {
+        let mut t = Tables::default();
+        let mut edge = Service {
+            id: "s1".into(),
+            ..Default::default()
+        };
+        edge.endpoint_ports.push(PortConfig {
+            target_port: 80,
+            published_port: 9090,
+            publish_mode: types::PublishMode::Host,
+            ..Default::default()
+        });
+        t.services.insert("s1".into(), edge);
+        t.tasks
+            .insert("a".into(), task("a", "s1", "n1", TaskState::Running, ""));
+        let view = network_view(&t);
+        let b = &view.services[0].backends;
+        assert_eq!(b.len(), 1);
+        assert_eq!((b[0].node_id.as_str(), b[0].addr.as_str()), ("n1", ""));
+        assert!(
+            view.endpoints.is_empty(),
+            "not on ingress: no ingress endpoint"
+        );
     }
 
     #[test]

@@ -20,12 +20,23 @@ enum Cmd {
     Attach(String, u32, Ipv4Addr, Reply<()>),
     /// Task, its index among its user networks (1…), network ID, PID, address.
     AttachNet(String, usize, String, u32, Ipv4Addr, Reply<()>),
+    /// Task, its interface's index, on ingress, host-mode ports, its user networks, PID.
+    AttachGateway(GatewayArgs, u32, Reply<()>),
     Detach(String, Reply<()>),
     Table(Reply<MeshTable>),
     Teardown(Reply<()>),
     /// Drops the data plane and builds a new one, as a restarted swarmd would.
     Restart(Reply<()>),
     Info(Reply<(String, Vec<String>)>),
+}
+
+/// [`network::dataplane::GatewayRequest`], owned so it can cross to the node's thread.
+pub struct GatewayArgs {
+    pub task_id: String,
+    pub index: usize,
+    pub on_ingress: bool,
+    pub host_ports: bool,
+    pub networks: Vec<String>,
 }
 
 pub struct NodeHandle {
@@ -83,6 +94,16 @@ impl NodeHandle {
                                 mac: MacAddr::from_ipv4(ip),
                             };
                             drop(r.send(s(dp.attach_to_network(&a, pid).await)))
+                        }
+                        Cmd::AttachGateway(g, pid, r) => {
+                            let req = network::dataplane::GatewayRequest {
+                                task_id: &g.task_id,
+                                index: g.index,
+                                on_ingress: g.on_ingress,
+                                host_ports: g.host_ports,
+                                networks: g.networks.iter().map(String::as_str).collect(),
+                            };
+                            drop(r.send(s(dp.attach_gateway(&req, pid).await)))
                         }
                         Cmd::Detach(id, r) => drop(r.send(s(dp.detach_task(&id).await))),
                         Cmd::Table(r) => drop(r.send(s(dp.mesh_table().await))),
@@ -152,6 +173,10 @@ impl NodeHandle {
     ) -> Result<(), String> {
         let (id, net) = (task_id.to_string(), network_id.to_string());
         self.call(|r| Cmd::AttachNet(id, index, net, pid, ip, r))
+    }
+
+    pub fn attach_gateway(&self, g: GatewayArgs, pid: u32) -> Result<(), String> {
+        self.call(|r| Cmd::AttachGateway(g, pid, r))
     }
 
     pub fn detach(&self, task_id: &str) -> Result<(), String> {

@@ -18,7 +18,16 @@ pub fn node_ingress(i: usize) -> Ipv4Addr {
 pub struct LabTask {
     pub task_id: String,
     pub node_id: String,
+    /// Its ingress address; unspecified for a task not on ingress (its node reaches it on
+    /// the gateway bridge).
     pub addr: Ipv4Addr,
+}
+
+fn ingress_addr(t: &LabTask) -> String {
+    match t.addr.is_unspecified() {
+        true => String::new(),
+        false => t.addr.to_string(),
+    }
 }
 
 pub fn view(
@@ -52,13 +61,14 @@ pub fn view(
                     .map(|t| MeshBackend {
                         task_id: t.task_id.clone(),
                         node_id: t.node_id.clone(),
-                        addr: t.addr.to_string(),
+                        addr: ingress_addr(t),
                     })
                     .collect(),
             })
             .collect(),
         endpoints: all_tasks
             .iter()
+            .filter(|t| !t.addr.is_unspecified())
             .map(|t| TaskEndpoint {
                 task_id: t.task_id.clone(),
                 node_id: t.node_id.clone(),
