@@ -87,9 +87,9 @@ running_count() {
     ctl_quiet service ps "$1" --filter desired-state=running --format json 2>/dev/null |
         grep '"CurrentState":"Running' | { if [[ -n ${2:-} ]]; then grep -v "\"Node\":\"$2\""; else cat; fi; } | wc -l
 }
-# task_ip TASK_NAME: the task's overlay address from `network inspect ingress`.
+# task_ip NETWORK TASK_NAME: the task's address on that network, from `network inspect`.
 task_ip() {
-    ctl_quiet network inspect ingress | grep -A4 "\"name\": \"$1\"" | sed -n 's/.*"addr": "\(.*\)".*/\1/p' | head -n1
+    ctl_quiet network inspect "$1" | grep -A4 "\"name\": \"$2\"" | sed -n 's/.*"addr": "\(.*\)".*/\1/p' | head -n1
 }
 elapsed() { echo "$((SECONDS - $1)) s"; }
 
@@ -155,23 +155,43 @@ ctl service ps app3000
 for ip in "${NODE_IPS[@]}"; do curl_node "$ip" 3000 || problem "3000 did not answer on $ip"; done
 note "scenario 3: $(elapsed "$T")"
 
-# 4. internal-db: no --publish ----------------------------------------------------------------
-section "4. internal-db without --publish: not reachable from the client, reachable over the overlay"
+# 4. internal-db: no --publish, on its own network ------------------------------------------------
+section "4. internal-db without --publish, on network backend: reachable by name from backend only"
 T=$SECONDS
-ctl service create --name internal-db --env PORT=5432 swarmd/whoami:latest
-ctl service ps internal-db
-DB_IP=$(task_ip internal-db.1)
-note "internal-db.1 has the overlay address $DB_IP"
+ctl network create backend
+ctl network create frontend
+ctl service create --name internal-db --network backend --env PORT=5432 swarmd/whoami:latest
+ctl service create --name db-client --network backend swarmd/sleeper:latest
+ctl service create --name front-only --network frontend swarmd/sleeper:latest
+ctl service ps internal-db db-client front-only
+DB_IP=$(task_ip backend internal-db.1)
+note "internal-db.1 has the address $DB_IP on backend, and none on ingress (it publishes nothing)"
 for ip in "${NODE_IPS[@]}" "$DB_IP"; do
     if curl_node "$ip" 5432; then problem "the client reached internal-db at $ip:5432"; fi
 done
-FRONT=$("$LAB" docker worker1 ps -q --filter label=com.swarmd.service.name=nginx-demo | head -n1)
-if [[ -n $FRONT ]]; then
-    note "from an nginx-demo task on worker1, over the overlay:"
-    show "$LAB" docker worker1 exec "$FRONT" timeout 5 wget -qO- "http://$DB_IP:5432/" ||
-        problem "an nginx-demo task could not reach internal-db over the overlay"
-else
-    problem "no nginx-demo container on worker1 to try internal-db from"
+# in_task SERVICE CMD...: runs CMD in the service's first container, wherever it runs.
+in_task() {
+    local svc=$1 node id
+    shift
+    for node in manager worker1 worker2; do
+        id=$("$LAB" docker "$node" ps -q --filter "label=com.swarmd.service.name=$svc" | head -n1)
+        if [[ -n $id ]]; then
+            show "$LAB" docker "$node" exec "$id" "$@"
+            return
+        fi
+    done
+    echo "no $svc container found" >&2
+    return 1
+}
+note "from a db-client task (on backend), by name through the embedded DNS and the VIP:"
+in_task db-client timeout 5 wget -qO- http://internal-db:5432/ ||
+    problem "a db-client task could not reach internal-db by name"
+note "from a front-only task (on frontend only), by name and by address: refused"
+if in_task front-only timeout 3 wget -qO- http://internal-db:5432/; then
+    problem "front-only reached internal-db by name"
+fi
+if in_task front-only timeout 3 wget -qO- "http://$DB_IP:5432/"; then
+    problem "front-only reached internal-db at $DB_IP"
 fi
 note "scenario 4: $(elapsed "$T")"
 

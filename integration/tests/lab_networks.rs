@@ -153,6 +153,40 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
         "resolv.conf: {resolv}"
     );
 
+    // Nothing here publishes a port: no task is on ingress. web has front, back, then its
+    // node's gateway bridge, which carries its default route.
+    for t in apis.iter().chain(&webs) {
+        ensure!(
+            !t.addr.starts_with(INGRESS_PREFIX),
+            "{} is on the ingress network: {}",
+            t.name,
+            t.addr
+        );
+    }
+    let addrs = exec(&lab, &web, &["ip", "-o", "-4", "addr", "show"])?;
+    let route = exec(&lab, &web, &["ip", "route", "show", "default"])?;
+    println!("$ ip -o -4 addr; ip route show default   (in a web task)\n{addrs}{route}");
+    for (eth, net) in [
+        ("eth0", "inet 10.0."),
+        ("eth1", "inet 10.0."),
+        ("eth2", "inet 172.18."),
+    ] {
+        ensure!(
+            addrs
+                .lines()
+                .any(|l| l.contains(&format!(" {eth} ")) && l.contains(net)),
+            "web's {eth} is not on {net}: {addrs}"
+        );
+    }
+    ensure!(
+        !addrs.contains(&format!("inet {INGRESS_PREFIX}")),
+        "web is on ingress: {addrs}"
+    );
+    ensure!(
+        route.contains("via 172.18.0.1 dev eth2"),
+        "web's default route: {route}"
+    );
+
     // By name, through the VIP: every api task answers, wherever it runs.
     let mut seen = BTreeSet::new();
     for _ in 0..9 {

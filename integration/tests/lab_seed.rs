@@ -136,24 +136,84 @@ fn lab_3_manager_only_service_on_3000_reachable_from_all_nodes() -> Result<()> {
     Ok(())
 }
 
-/// Scenario 4: an `internal-db`-like service without --publish is unreachable from the client
-/// (on every node IP and on its task IP) and reachable from another service's tasks over the
-/// overlay, from every node.
+/// Removes the scenario's services, then its networks, when dropped.
+struct Networks<'a> {
+    lab: &'a Lab,
+    services: &'static [&'static str],
+    names: &'static [&'static str],
+}
+
+impl Networks<'_> {
+    fn create(&self) -> Result<()> {
+        for n in self.names {
+            let _ = self.lab.ctl(&["network", "rm", n]);
+            self.lab.show(&["network", "create", n])?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Networks<'_> {
+    fn drop(&mut self) {
+        for s in self.services {
+            let _ = self.lab.remove_service(s);
+        }
+        for n in self.names {
+            let _ = self.lab.ctl(&["network", "rm", n]);
+        }
+    }
+}
+
+/// Scenario 4: an `internal-db`-like service without --publish, on network `backend`: not
+/// reachable from the client (on every node IP and on its task IP); reachable **by name**
+/// from another service's tasks on `backend`, on every node; not from a service on
+/// `frontend` only, neither by name nor by address. It is on no ingress address at all.
 #[test]
 fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
     let Some(lab) = ensure_lab() else {
         return Ok(());
     };
     let _t = Timer::start("scenario 4: internal-db without --publish");
+    let nets = Networks {
+        lab: &lab,
+        services: &["internal-db", "db-client", "front-only"],
+        names: &["backend", "frontend"],
+    };
+    nets.create()?;
     lab.create_service(
         "internal-db",
-        &["--env", "PORT=5432", "swarmd/whoami:latest"],
+        &[
+            "--network",
+            "backend",
+            "--env",
+            "PORT=5432",
+            "swarmd/whoami:latest",
+        ],
     )?;
-    lab.create_service("db-client", &["--replicas", "3", "swarmd/sleeper:latest"])?;
+    lab.create_service(
+        "db-client",
+        &[
+            "--network",
+            "backend",
+            "--replicas",
+            "3",
+            "swarmd/sleeper:latest",
+        ],
+    )?;
+    lab.create_service(
+        "front-only",
+        &["--network", "frontend", "swarmd/sleeper:latest"],
+    )?;
     let db = lab.wait_running("internal-db", 1, CONVERGE)?.remove(0);
     let clients = lab.wait_running("db-client", 3, CONVERGE)?;
-    lab.show(&["service", "ps", "internal-db", "db-client"])?;
-    println!("internal-db.1 on {} at {}", db.node, db.addr);
+    let front = lab.wait_running("front-only", 1, CONVERGE)?.remove(0);
+    lab.show(&["service", "ps", "internal-db", "db-client", "front-only"])?;
+    println!("internal-db.1 on {} at {} (backend)", db.node, db.addr);
+    ensure!(
+        !db.addr.starts_with(INGRESS_PREFIX),
+        "internal-db is on the ingress network: {}",
+        db.addr
+    );
 
     // From the outside client: refused or timed out everywhere.
     let mut targets: Vec<String> = NODES.iter().map(|(_, ip)| ip.to_string()).collect();
@@ -174,24 +234,18 @@ fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
         );
     }
 
-    // From another service's task on every node, over the overlay.
+    // By name from another service's task on `backend`, on every node.
     let nodes: BTreeSet<&str> = clients.iter().map(|c| c.node.as_str()).collect();
     ensure!(
         nodes.len() == 3,
         "db-client is not one task per node: {clients:?}"
     );
-    let url = format!("http://{}:5432/", db.addr);
+    let url = "http://internal-db:5432/";
     for c in &clients {
-        let container = task_container(&lab, c)?;
-        let out = lab.lab(
-            &[
-                "docker", &c.node, "exec", &container, "timeout", "5", "wget", "-qO-", &url,
-            ],
-            Duration::from_secs(20),
-        )?;
+        let out = exec_in(&lab, c, &["timeout", "5", "wget", "-qO-", url])?;
         ensure!(
             out.ok(),
-            "{} on {} could not reach {url} over the overlay: {}",
+            "{} on {} could not reach {url}: {}",
             c.name,
             c.node,
             out.both()
@@ -206,57 +260,84 @@ fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
             "unexpected answer {w:?}"
         );
         ensure!(
+            !w.ips.iter().any(|ip| ip.starts_with(INGRESS_PREFIX)),
+            "internal-db has an ingress address: {w:?}"
+        );
+        ensure!(
             w.remote.contains(&c.addr),
             "internal-db saw {} as the caller, expected {} (no NAT on the overlay)",
             w.remote,
             c.addr
         );
     }
+
+    // Not from a service on `frontend` only: not by name, not by address.
+    for target in [url.to_string(), format!("http://{}:5432/", db.addr)] {
+        let out = exec_in(&lab, &front, &["timeout", "3", "wget", "-qO-", &target])?;
+        ensure!(!out.ok(), "front-only reached {target}: {}", out.stdout);
+        println!("$ docker exec {} wget {target}   -> refused", front.name);
+    }
     Ok(())
 }
 
-/// Scenario 4, the stronger reading: a client on the nodes' LAN that routes the ingress subnet
-/// through a node (one `ip route`) must still not reach the unpublished service. Docker Swarm
-/// keeps the ingress network in its own sandbox, so a node never routes LAN traffic into it.
+/// `docker exec` of the task's container on its node; the command's outcome, whatever it is.
+fn exec_in(lab: &Lab, t: &Replica, args: &[&str]) -> Result<Out> {
+    let container = task_container(lab, t)?;
+    let mut full = vec!["docker", t.node.as_str(), "exec", container.as_str()];
+    full.extend_from_slice(args);
+    lab.lab(&full, Duration::from_secs(20))
+}
+
+/// Scenario 4, the stronger reading: a client on the nodes' LAN that routes the internal
+/// service's address (or the whole ingress subnet) through a node must still not reach it. A
+/// node has no address on a user network, so it routes nothing into one.
 #[test]
 fn lab_4b_unpublished_service_not_routable_through_a_node() -> Result<()> {
     let Some(lab) = ensure_lab() else {
         return Ok(());
     };
     let _t = Timer::start("scenario 4b: internal-db with a route to the overlay through a node");
+    let nets = Networks {
+        lab: &lab,
+        services: &["internal-db"],
+        names: &["backend"],
+    };
+    nets.create()?;
     lab.create_service(
         "internal-db",
-        &["--env", "PORT=5432", "swarmd/whoami:latest"],
+        &[
+            "--network",
+            "backend",
+            "--env",
+            "PORT=5432",
+            "swarmd/whoami:latest",
+        ],
     )?;
     let db = lab.wait_running("internal-db", 1, CONVERGE)?.remove(0);
+    let db_route = format!("{}/32", db.addr);
     let mut reached = Vec::new();
     for (node, ip) in NODES {
-        lab.lab_ok(
-            &[
-                "sh",
-                "client",
-                "ip",
-                "route",
-                "replace",
-                INGRESS_SUBNET,
-                "via",
-                ip,
-            ],
-            Duration::from_secs(10),
-        )?;
+        for dest in [INGRESS_SUBNET, db_route.as_str()] {
+            lab.lab_ok(
+                &["sh", "client", "ip", "route", "replace", dest, "via", ip],
+                Duration::from_secs(10),
+            )?;
+        }
         let r = lab.curl_from("client", &format!("http://{}:5432/", db.addr), 3);
-        let del = lab.lab(
-            &["sh", "client", "ip", "route", "del", INGRESS_SUBNET],
-            Duration::from_secs(10),
-        );
-        del.and_then(|o| {
-            if o.ok() {
-                Ok(())
-            } else {
-                bail!("ip route del: {}", o.both())
-            }
-        })
-        .context("removing the client's route to the ingress subnet")?;
+        for dest in [INGRESS_SUBNET, db_route.as_str()] {
+            let del = lab.lab(
+                &["sh", "client", "ip", "route", "del", dest],
+                Duration::from_secs(10),
+            );
+            del.and_then(|o| {
+                if o.ok() {
+                    Ok(())
+                } else {
+                    bail!("ip route del {dest}: {}", o.both())
+                }
+            })
+            .context("removing the client's routes through a node")?;
+        }
         match r {
             Ok(body) => {
                 let w = Whoami::parse(&body).ok();
@@ -271,10 +352,10 @@ fn lab_4b_unpublished_service_not_routable_through_a_node() -> Result<()> {
     }
     ensure!(
         reached.is_empty(),
-        "the outside client reached the unpublished internal-db ({}) by routing {INGRESS_SUBNET} through {reached:?}: \
-         nodes forward LAN traffic into the ingress overlay",
+        "the outside client reached the unpublished internal-db ({}) by routing it through {reached:?}",
         db.addr
     );
+    drop(nets);
     Ok(())
 }
 

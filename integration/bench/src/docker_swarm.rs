@@ -281,7 +281,7 @@ fn dechunk(mut rest: &str) -> String {
 }
 
 /// Percent-encodes what a query string cannot hold.
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

@@ -22,6 +22,7 @@ mod control;
 mod control_plane;
 mod convergence;
 mod dnsload;
+mod docker_names;
 mod docker_swarm;
 mod examples;
 mod fleet;

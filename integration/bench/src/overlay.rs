@@ -221,7 +221,7 @@ async fn measure(
     let ours = tokio::task::spawn_blocking(move || dnsload::run(&ns, API, 5000, secs)).await??;
     dns_rows(report, "swarmd, from a task on the manager", &ours);
     let images = crate::examples::repo_root().join("integration/images/build.sh");
-    let docker = tokio::task::spawn_blocking(move || -> Result<DnsLoad> {
+    let docker = tokio::task::spawn_blocking(move || -> Result<(DnsLoad, Result<Vec<f64>>)> {
         let peer = DockerSwarm::start(&images)?;
         peer.create_overlay("swb-dnsnet")?;
         peer.create_service_on("swb-dns", "swarmd/sleeper:latest", "swb-dnsnet")?;
@@ -229,12 +229,29 @@ async fn measure(
             peer.running("swb-dns").is_ok_and(|n| n == 1)
         });
         ensure!(up, "Docker's swb-dns never ran");
-        let pid = peer.container_pid("swb-dns")?;
-        dnsload::run(&format!("/proc/{pid}/ns/net"), "swb-dns", 5000, secs)
+        let ns = format!("/proc/{}/ns/net", peer.container_pid("swb-dns")?);
+        let load = dnsload::run(&ns, "swb-dns", 5000, secs)?;
+        let names = crate::docker_names::propagation(&peer, "swb-dnsnet", &ns, rounds);
+        Ok((load, names))
     })
     .await?;
     match docker {
-        Ok(d) => dns_rows(report, "Docker swarm mode, from a task of its own", &d),
+        Ok((d, names)) => {
+            dns_rows(report, "Docker swarm mode, from a task of its own", &d);
+            match names {
+                Ok(mut ms) => {
+                    ms.sort_by(f64::total_cmp);
+                    let metric = "Docker: task RUNNING → in tasks.NAME (1 node), p50";
+                    report.add(SECTION, metric, percentile(&ms, 0.5), "ms", "");
+                    let worst = *ms.last().unwrap_or(&0.0);
+                    report.add(SECTION, "… Docker's worst of the rounds", worst, "ms", "");
+                    report.note(&format!(
+                        "{rounds} scale-ups on Docker's one-node swarm, asked in one container of its own"
+                    ));
+                }
+                Err(e) => report.missing(SECTION, "Docker's name propagation", &format!("{e:#}")),
+            }
+        }
         Err(e) => report.missing(SECTION, "Docker's embedded DNS", &format!("failed: {e:#}")),
     }
     Ok(())
@@ -300,7 +317,7 @@ async fn client_namespaces(
 }
 
 /// The A records of `name` from 127.0.0.11 inside the namespace at `ns`.
-fn lookup(ns: &str, name: &str) -> Result<Vec<Ipv4Addr>> {
+pub fn lookup(ns: &str, name: &str) -> Result<Vec<Ipv4Addr>> {
     let bytes = dns::probe::a_query(7, name)?;
     let reply = in_netns_at(ns.to_string(), move || -> std::io::Result<Vec<u8>> {
         let s = std::net::UdpSocket::bind("127.0.0.1:0")?;

@@ -344,14 +344,12 @@ impl Lab {
             Duration::from_secs(30),
             || {
                 let tasks: Vec<_> = self
-                    .ingress_tasks()?
+                    .task_addrs()?
                     .into_iter()
                     .filter(|t| t.service() == name)
                     .collect();
                 if !tasks.is_empty() {
-                    return Ok(Err(format!(
-                        "tasks still on the ingress network: {tasks:?}"
-                    )));
+                    return Ok(Err(format!("tasks still on a network: {tasks:?}")));
                 }
                 for (node, _) in NODES {
                     if self.health_of(node) && self.mesh(node)?.iter().any(|m| m.service == name) {
@@ -374,6 +372,7 @@ impl Lab {
         self.ps_filtered(&[
             "service",
             "ps",
+            "--no-trunc",
             service,
             "--filter",
             "desired-state=running",
@@ -435,27 +434,52 @@ impl Lab {
             .collect()
     }
 
-    /// The service's tasks that are desired running AND running, with their overlay address.
+    /// Every task's address on every network, ingress first: `network inspect` of them all.
+    pub fn task_addrs(&self) -> Result<Vec<IngressTask>> {
+        let ids = self.ctl(&["network", "ls", "-q"])?;
+        let mut args = vec!["network", "inspect"];
+        args.extend(ids.split_whitespace());
+        let out = self.ctl(&args)?;
+        let nets: Value = serde_json::from_str(&out).context("network inspect: not JSON")?;
+        let mut nets: Vec<&Value> = nets.as_array().into_iter().flatten().collect();
+        nets.sort_by_key(|n| n["spec"]["ingress"] != true);
+        let mut all = Vec::new();
+        for net in nets {
+            for t in net
+                .get("tasks")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                all.push(IngressTask {
+                    task_id: str_field(t, "task_id")?,
+                    name: str_field(t, "name")?,
+                    node: str_field(t, "node")?,
+                    addr: str_field(t, "addr")?,
+                    state: str_field(t, "state")?,
+                });
+            }
+        }
+        Ok(all)
+    }
+
+    /// The service's tasks that are desired running AND running, with their overlay address:
+    /// on ingress when the service publishes there, else on its first network.
     pub fn running_tasks(&self, service: &str) -> Result<Vec<Replica>> {
         let ps = self.ps(service)?;
-        let net = self.ingress_tasks()?;
+        let net = self.task_addrs()?;
         let mut out = Vec::new();
         for t in ps.iter().filter(|t| t.current_state.starts_with("Running")) {
-            let it = net
-                .iter()
-                .find(|n| n.task_id.starts_with(&t.id))
-                .ok_or_else(|| {
-                    anyhow!(
-                        "task {} ({}) is running but not on the ingress network",
-                        t.name,
-                        t.id
-                    )
-                })?;
+            // A task on no network (it publishes nothing) has only its node's gateway bridge.
+            let (task_id, addr) = match net.iter().find(|n| n.task_id.starts_with(&t.id)) {
+                Some(n) => (n.task_id.clone(), n.addr.clone()),
+                None => (t.id.clone(), String::new()),
+            };
             out.push(Replica {
-                task_id: it.task_id.clone(),
+                task_id,
                 name: t.name.clone(),
                 node: t.node.clone(),
-                addr: it.addr.clone(),
+                addr,
             });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -763,29 +787,37 @@ pub struct MeshService {
 #[derive(Debug, Clone)]
 pub struct Whoami {
     pub hostname: String,
+    /// Its ingress address, or for a task not on ingress its first user-network one.
     pub overlay_ip: String,
+    /// Every address it listed.
+    pub ips: Vec<String>,
     pub remote: String,
 }
 
 impl Whoami {
     pub fn parse(body: &str) -> Result<Whoami> {
         let mut hostname = None;
-        let mut overlay_ip = None;
+        let mut ips = Vec::new();
         let mut remote = String::new();
         for line in body.lines() {
             if let Some(h) = line.strip_prefix("Hostname: ") {
                 hostname = Some(h.trim().to_string());
             } else if let Some(ip) = line.strip_prefix("IP: ") {
-                if ip.starts_with(INGRESS_PREFIX) {
-                    overlay_ip = Some(ip.trim().to_string());
-                }
+                ips.push(ip.trim().to_string());
             } else if let Some(r) = line.strip_prefix("RemoteAddr: ") {
                 remote = r.trim().to_string();
             }
         }
+        let overlay_ip = ips
+            .iter()
+            .find(|ip| ip.starts_with(INGRESS_PREFIX))
+            .or_else(|| ips.iter().find(|ip| ip.starts_with("10.")))
+            .cloned();
         Ok(Whoami {
             hostname: hostname.ok_or_else(|| anyhow!("no Hostname line"))?,
-            overlay_ip: overlay_ip.ok_or_else(|| anyhow!("no IP line in {INGRESS_SUBNET}"))?,
+            overlay_ip: overlay_ip
+                .ok_or_else(|| anyhow!("no IP line in {INGRESS_SUBNET} or a user network"))?,
+            ips,
             remote,
         })
     }
