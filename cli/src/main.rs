@@ -14,6 +14,7 @@ mod network;
 mod node;
 mod output;
 mod parse;
+mod parse_mount;
 mod progress;
 mod service;
 

@@ -235,6 +235,26 @@ fn table() -> Vec<Case> {
             &["--endpoint-mode", "anycast"],
             &["--endpoint-mode", "anycast"],
         ),
+        create(
+            &["--mount", "type=bind,source=/srv,target=/d,colour=red"],
+            &["--mount", "colour"],
+        ),
+        create(
+            &["--mount", "type=volume,source=data,target=relative"],
+            &["--mount", "relative", "absolute"],
+        ),
+        create(
+            &["--mount", "type=bind,target=/d"],
+            &["--mount", "source", "missing"],
+        ),
+        create(
+            &["--mount", "type=tmpfs,source=x,target=/d"],
+            &["--mount", "tmpfs has no source"],
+        ),
+        case(
+            &["service", "update", "--mount-rm", "/nope", "web"],
+            &["--mount-rm", "/nope"],
+        ),
         case(
             &["service", "update", "--network-rm", "nosuchnet", "web"],
             &["--network-rm", "nosuchnet"],

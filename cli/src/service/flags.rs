@@ -302,6 +302,7 @@ const FLAG_OF_FIELD: &[(&str, &str)] = &[
     ("spec.rollback.monitor_ms", "--rollback-monitor"),
     ("spec.endpoint.ports", "--publish"),
     ("spec.task.networks", "--network"),
+    ("spec.task.container.mounts", "--mount"),
 ];
 
 /// Validates a spec before sending it, naming the flag at fault.

@@ -76,6 +76,9 @@ pub struct CreateArgs {
     /// Attach to a network: NAME or name=NAME,alias=ALIAS (repeat for more, in order)
     #[arg(long, value_parser = parse::network_target)]
     pub network: Vec<types::NetworkTarget>,
+    /// Attach a filesystem mount: type=volume|bind|tmpfs,source=…,target=…[,readonly]
+    #[arg(long, value_parser = crate::parse_mount::mount)]
+    pub mount: Vec<types::Mount>,
     /// Set environment variables (KEY=VALUE)
     #[arg(long, short = 'e')]
     pub env: Vec<String>,
@@ -127,6 +130,12 @@ pub struct UpdateArgs {
     /// Detach from a network (name or ID)
     #[arg(long)]
     pub network_rm: Vec<String>,
+    /// Add or replace a mount (same syntax as --mount; replaces the one on the same target)
+    #[arg(long, value_parser = crate::parse_mount::mount)]
+    pub mount_add: Vec<types::Mount>,
+    /// Remove a mount by its target path
+    #[arg(long, value_name = "TARGET")]
+    pub mount_rm: Vec<String>,
     /// Add or update environment variables (KEY=VALUE)
     #[arg(long)]
     pub env_add: Vec<String>,
@@ -219,6 +228,7 @@ pub fn spec_from_create(args: &CreateArgs) -> Result<ServiceSpec> {
     spec.task.placement.constraints = args.constraint.clone();
     spec.task.placement.preferences = args.placement_pref.clone();
     spec.task.networks = args.network.clone();
+    spec.task.container.mounts = args.mount.clone();
     args.spec.apply(&mut spec);
     flags::check(&spec)?;
     Ok(spec)
@@ -315,6 +325,21 @@ pub fn spec_from_update(
             );
         }
         spec.task.networks.push(added.clone());
+    }
+    let mounts = &mut spec.task.container.mounts;
+    for target in &args.mount_rm {
+        let before = mounts.len();
+        mounts.retain(|m| m.target.trim_end_matches('/') != target.trim_end_matches('/'));
+        if mounts.len() == before {
+            bail!(
+                "invalid --mount-rm: service {} has no mount at `{target}`",
+                spec.name
+            );
+        }
+    }
+    for added in &args.mount_add {
+        mounts.retain(|m| m.target != added.target);
+        mounts.push(added.clone());
     }
     if args.force {
         spec.task.force_update += 1;

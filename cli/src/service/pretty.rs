@@ -96,6 +96,20 @@ pub fn pretty(s: &Service, networks: &[types::Network]) -> String {
     if let Some(hc) = &c.healthcheck {
         line(" Healthcheck:", hc.test.join(" "));
     }
+    if !c.mounts.is_empty() {
+        line("Mounts:", String::new());
+        for m in &c.mounts {
+            line(" Target:", m.target.clone());
+            if !m.source.is_empty() {
+                line("  Source:", m.source.clone());
+            }
+            line("  ReadOnly:", m.readonly.to_string());
+            line("  Type:", m.kind.to_string());
+            if m.tmpfs_size_bytes > 0 {
+                line("  Size:", crate::parse::format_bytes(m.tmpfs_size_bytes));
+            }
+        }
+    }
     let res = &spec.task.resources;
     if res.reservations != types::Resources::default() || res.limits != types::Resources::default()
     {

@@ -297,3 +297,53 @@ fn networks_are_added_with_aliases_and_removed_by_name_or_id() {
         .to_string();
     assert!(e.starts_with("invalid --network:"), "{e}");
 }
+
+#[test]
+fn mounts_on_create_and_update() {
+    let spec = create_spec(&[
+        "create",
+        "--name=db",
+        "--mount=type=volume,source=dbdata,target=/var/lib/db",
+        "--mount",
+        "type=tmpfs,target=/scratch,tmpfs-size=64m",
+        "nginx",
+    ])
+    .unwrap();
+    let targets = |s: &ServiceSpec| -> Vec<String> {
+        s.task
+            .container
+            .mounts
+            .iter()
+            .map(|m| format!("{} {}", m.kind, m.target))
+            .collect()
+    };
+    assert_eq!(targets(&spec), ["volume /var/lib/db", "tmpfs /scratch"]);
+    let e = create_spec(&["create", "--mount=type=bind,target=/x", "nginx"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("invalid --mount:") && e.contains("source"), "{e}");
+    let e = parse(&["create", "--mount=type=bind,source=/a,target=/b,size=1", "nginx"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("--mount") && e.contains("`size`"), "{e}");
+
+    let update = |args: &[&str]| {
+        let mut all = vec!["update"];
+        all.extend_from_slice(args);
+        all.push("db");
+        let ServiceCommand::Update(a) = parse(&all).unwrap() else {
+            panic!("not an update")
+        };
+        spec_from_update(&a, &spec, &[])
+    };
+    let changed = update(&[
+        "--mount-rm=/scratch",
+        "--mount-add=type=bind,source=/srv,target=/var/lib/db,readonly",
+    ])
+    .unwrap();
+    assert_eq!(targets(&changed), ["bind /var/lib/db"], "replaced on its target");
+    assert!(changed.task.container.mounts[0].readonly);
+    let e = update(&["--mount-rm=/nope"]).unwrap_err().to_string();
+    assert!(e.contains("--mount-rm") && e.contains("/nope"), "{e}");
+}

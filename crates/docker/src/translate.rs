@@ -8,10 +8,12 @@
 //! cannot pass its container off as another task's.
 
 use bollard::models::{
-    ContainerCreateBody, HealthConfig, HostConfig, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, HealthConfig, HostConfig, Mount as EngineMount, MountTmpfsOptions,
+    MountType, MountVolumeOptions, MountVolumeOptionsDriverConfig, RestartPolicy,
+    RestartPolicyNameEnum,
 };
 use std::collections::HashMap;
-use types::{HealthCheck, Task};
+use types::{HealthCheck, Mount, MountKind, Task};
 
 use crate::labels;
 
@@ -117,6 +119,42 @@ fn host_config(task: &Task) -> HostConfig {
         // refuse. Docker drops `--dns-search .` from resolv.conf, so that is no way out.
         dns: on_networks.then(|| vec![types::network::RESOLVER_ADDR.to_string()]),
         dns_options: on_networks.then(|| vec!["ndots:0".to_string()]),
+        mounts: (!task.spec.container.mounts.is_empty())
+            .then(|| task.spec.container.mounts.iter().map(engine_mount).collect()),
+        ..Default::default()
+    }
+}
+
+/// A mount as the engine takes it: it creates a missing named volume with the driver and
+/// options given, and refuses a bind source that does not exist on the node (the task is then
+/// rejected with the engine's words).
+fn engine_mount(m: &Mount) -> EngineMount {
+    let volume = (m.kind == MountKind::Volume
+        && (!m.volume_driver.is_empty() || !m.volume_options.is_empty()))
+    .then(|| MountVolumeOptions {
+        driver_config: Some(MountVolumeOptionsDriverConfig {
+            name: (!m.volume_driver.is_empty()).then(|| m.volume_driver.clone()),
+            options: Some(m.volume_options.clone().into_iter().collect()),
+        }),
+        ..Default::default()
+    });
+    let tmpfs = (m.kind == MountKind::Tmpfs && (m.tmpfs_size_bytes > 0 || m.tmpfs_mode > 0))
+        .then(|| MountTmpfsOptions {
+            size_bytes: (m.tmpfs_size_bytes > 0).then_some(m.tmpfs_size_bytes),
+            mode: (m.tmpfs_mode > 0).then_some(i64::from(m.tmpfs_mode)),
+            options: None,
+        });
+    EngineMount {
+        target: Some(m.target.clone()),
+        source: (!m.source.is_empty()).then(|| m.source.clone()),
+        typ: Some(match m.kind {
+            MountKind::Volume => MountType::VOLUME,
+            MountKind::Bind => MountType::BIND,
+            MountKind::Tmpfs => MountType::TMPFS,
+        }),
+        read_only: Some(m.readonly),
+        volume_options: volume,
+        tmpfs_options: tmpfs,
         ..Default::default()
     }
 }
@@ -300,5 +338,45 @@ mod tests {
         let hostname = container_config(&task, &long_node).hostname.unwrap();
         assert_eq!(hostname.len(), MAX_HOSTNAME);
         assert!(hostname.starts_with("web.nnn"));
+    }
+    #[test]
+    fn mounts_reach_the_engine_as_docker_mounts() {
+        let mut t = web_task();
+        assert!(host_config(&t).mounts.is_none(), "no mounts: none sent");
+        t.spec.container.mounts = vec![
+            Mount {
+                kind: MountKind::Volume,
+                source: "dbdata".into(),
+                target: "/var/lib/db".into(),
+                volume_driver: "local".into(),
+                volume_options: BTreeMap::from([("type".into(), "tmpfs".into())]),
+                ..Default::default()
+            },
+            Mount {
+                kind: MountKind::Bind,
+                source: "/srv/conf".into(),
+                target: "/etc/app".into(),
+                readonly: true,
+                ..Default::default()
+            },
+            Mount {
+                kind: MountKind::Tmpfs,
+                target: "/scratch".into(),
+                tmpfs_size_bytes: 64 << 20,
+                tmpfs_mode: 0o1770,
+                ..Default::default()
+            },
+        ];
+        let json = serde_json::to_value(host_config(&t).mounts.unwrap()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"Target": "/var/lib/db", "Source": "dbdata", "Type": "volume", "ReadOnly": false,
+                 "VolumeOptions": {"DriverConfig": {"Name": "local", "Options": {"type": "tmpfs"}}}},
+                {"Target": "/etc/app", "Source": "/srv/conf", "Type": "bind", "ReadOnly": true},
+                {"Target": "/scratch", "Type": "tmpfs", "ReadOnly": false,
+                 "TmpfsOptions": {"SizeBytes": 64 << 20, "Mode": 0o1770}}
+            ])
+        );
     }
 }

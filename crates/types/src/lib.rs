@@ -5,6 +5,7 @@
 //! - [`netview`]: what a node's data plane is told: peers, endpoints, published services
 //! - [`netview_diff`]: what changed between two views, sent instead of the whole view
 //! - [`mesh`]: what a node's data plane reads back from its kernel: the mesh table
+//! - [`mount`]: volumes, bind mounts and tmpfs a task's container gets
 //! - [`logs`]: which stream a log line came from
 //! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
 //! - [`duration`]: durations printed the way docker prints them (`1m30s`)
@@ -18,6 +19,7 @@ pub mod duration;
 pub mod logs;
 pub mod mesh;
 pub mod meta;
+pub mod mount;
 pub mod netview;
 pub mod netview_diff;
 pub mod network;
@@ -31,6 +33,7 @@ pub use duration::format_duration_ms;
 pub use logs::LogStream;
 pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
 pub use meta::{new_id, now_ms, Meta};
+pub use mount::{Mount, MountKind};
 pub use netview::{
     MeshBackend, MeshService, NamedService, NetworkView, NodePeer, OverlayBackend, OverlayView,
     TaskEndpoint,

@@ -85,6 +85,9 @@ pub struct ContainerSpec {
     pub stop_grace_period_ms: u64,
     pub user: String,
     pub workdir: String,
+    /// Volumes, bind mounts and tmpfs, in the order given.
+    #[serde(default)]
+    pub mounts: Vec<crate::mount::Mount>,
 }
 
 impl Default for ContainerSpec {
@@ -100,6 +103,7 @@ impl Default for ContainerSpec {
             stop_grace_period_ms: 10_000,
             user: String::new(),
             workdir: String::new(),
+            mounts: Vec::new(),
         }
     }
 }

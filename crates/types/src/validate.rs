@@ -116,6 +116,7 @@ fn validate_labels<'a>(
 
 fn validate_container(c: &ContainerSpec) -> Result<(), ValidationError> {
     validate_image(&c.image)?;
+    mount::validate_mounts(&c.mounts)?;
     for (i, entry) in c.env.iter().enumerate() {
         let field = format!("spec.task.container.env[{i}]");
         match entry.split_once('=') {
@@ -387,6 +388,7 @@ fn validate_ports(ports: &[PortConfig]) -> Result<(), ValidationError> {
     Ok(())
 }
 
+mod mount;
 mod network;
 pub use network::validate_network_spec;
 

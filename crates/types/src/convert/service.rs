@@ -4,6 +4,7 @@ use api::objects as pb;
 use pb::service_spec::Mode;
 
 use super::{enum_in, enum_out, enum_pair, map_in, map_out, ConvertError};
+use crate::mount::{Mount, MountKind};
 use crate::service::{
     ContainerSpec, EndpointMode, EndpointSpec, FailureAction, HealthCheck, Placement, PortConfig,
     PortProtocol, PublishMode, ResourceRequirements, RestartCondition, RestartPolicy, Service,
@@ -90,13 +91,15 @@ impl From<ContainerSpec> for pb::ContainerSpec {
             stop_grace_period_ms: c.stop_grace_period_ms,
             user: c.user,
             workdir: c.workdir,
+            mounts: c.mounts.into_iter().map(Into::into).collect(),
         }
     }
 }
 
-impl From<pb::ContainerSpec> for ContainerSpec {
-    fn from(c: pb::ContainerSpec) -> Self {
-        ContainerSpec {
+impl TryFrom<pb::ContainerSpec> for ContainerSpec {
+    type Error = ConvertError;
+    fn try_from(c: pb::ContainerSpec) -> Result<Self, ConvertError> {
+        Ok(ContainerSpec {
             image: c.image,
             command: c.command,
             args: c.args,
@@ -107,7 +110,45 @@ impl From<pb::ContainerSpec> for ContainerSpec {
             stop_grace_period_ms: c.stop_grace_period_ms,
             user: c.user,
             workdir: c.workdir,
+            mounts: c
+                .mounts
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+enum_pair!(MountKind, pb::MountKind, { Volume <=> Volume, Bind <=> Bind, Tmpfs <=> Tmpfs });
+
+impl From<Mount> for pb::Mount {
+    fn from(m: Mount) -> Self {
+        pb::Mount {
+            kind: enum_out::<_, pb::MountKind>(m.kind),
+            source: m.source,
+            target: m.target,
+            readonly: m.readonly,
+            volume_driver: m.volume_driver,
+            volume_options: map_out(m.volume_options),
+            tmpfs_size_bytes: m.tmpfs_size_bytes,
+            tmpfs_mode: m.tmpfs_mode,
         }
+    }
+}
+
+impl TryFrom<pb::Mount> for Mount {
+    type Error = ConvertError;
+    fn try_from(m: pb::Mount) -> Result<Self, ConvertError> {
+        Ok(Mount {
+            kind: enum_in::<pb::MountKind, _>("container.mounts.kind", m.kind)?,
+            source: m.source,
+            target: m.target,
+            readonly: m.readonly,
+            volume_driver: m.volume_driver,
+            volume_options: map_in(m.volume_options),
+            tmpfs_size_bytes: m.tmpfs_size_bytes,
+            tmpfs_mode: m.tmpfs_mode,
+        })
     }
 }
 
@@ -168,7 +209,11 @@ impl TryFrom<pb::TaskSpec> for TaskSpec {
     type Error = ConvertError;
     fn try_from(t: pb::TaskSpec) -> Result<Self, ConvertError> {
         Ok(TaskSpec {
-            container: t.container.map(Into::into).unwrap_or_default(),
+            container: t
+                .container
+                .map(TryInto::try_into)
+                .transpose()?
+                .unwrap_or_default(),
             resources: t.resources.map(Into::into).unwrap_or_default(),
             restart: t
                 .restart
@@ -399,6 +444,24 @@ pub(super) mod tests {
                     stop_grace_period_ms: 3_000,
                     user: "nobody".into(),
                     workdir: "/srv".into(),
+                    mounts: vec![
+                        Mount {
+                            kind: MountKind::Volume,
+                            source: "dbdata".into(),
+                            target: "/var/lib/db".into(),
+                            readonly: true,
+                            volume_driver: "local".into(),
+                            volume_options: [("o".to_string(), "size=1m".to_string())].into(),
+                            ..Default::default()
+                        },
+                        Mount {
+                            kind: MountKind::Tmpfs,
+                            target: "/scratch".into(),
+                            tmpfs_size_bytes: 1 << 20,
+                            tmpfs_mode: 0o700,
+                            ..Default::default()
+                        },
+                    ],
                 },
                 resources: ResourceRequirements {
                     limits: Resources {
