@@ -46,7 +46,9 @@ pub fn mount(s: &str) -> Result<Mount, String> {
         }
     }
     if m.target.is_empty() {
-        return Err(format!("`{s}` has no target; add target=/path/in/container"));
+        return Err(format!(
+            "`{s}` has no target; add target=/path/in/container"
+        ));
     }
     Ok(m)
 }
@@ -68,7 +70,10 @@ mod tests {
     fn docker_mount_syntax() {
         let v = mount("type=volume,source=dbdata,target=/var/lib/db,readonly,volume-driver=local,volume-opt=type=tmpfs,volume-opt=device=tmpfs").unwrap();
         assert_eq!(v.kind, MountKind::Volume);
-        assert_eq!((v.source.as_str(), v.target.as_str()), ("dbdata", "/var/lib/db"));
+        assert_eq!(
+            (v.source.as_str(), v.target.as_str()),
+            ("dbdata", "/var/lib/db")
+        );
         assert!(v.readonly);
         assert_eq!(v.volume_driver, "local");
         assert_eq!(v.volume_options["type"], "tmpfs");
@@ -89,13 +94,22 @@ mod tests {
     fn bad_mounts_name_the_key() {
         for (arg, words) in [
             ("type=disk,target=/d", "type `disk`"),
-            ("type=bind,source=/a,target=/b,colour=red", "`colour` is not a mount option"),
+            (
+                "type=bind,source=/a,target=/b,colour=red",
+                "`colour` is not a mount option",
+            ),
             ("type=bind,source=/a", "no target"),
             ("type=tmpfs,target=/d,tmpfs-size=lots", "tmpfs-size"),
             ("type=tmpfs,target=/d,tmpfs-mode=999", "tmpfs-mode `999`"),
-            ("type=volume,source=v,target=/d,volume-opt=novalue", "volume-opt=KEY=VALUE"),
+            (
+                "type=volume,source=v,target=/d,volume-opt=novalue",
+                "volume-opt=KEY=VALUE",
+            ),
             ("type=volume,source,target=/d", "`source` needs a value"),
-            ("type=volume,source=v,target=/d,readonly=maybe", "readonly=maybe"),
+            (
+                "type=volume,source=v,target=/d,readonly=maybe",
+                "readonly=maybe",
+            ),
         ] {
             let e = mount(arg).unwrap_err();
             assert!(e.contains(words), "{arg}: {e}");

@@ -36,31 +36,6 @@ impl Drop for Networks<'_> {
     }
 }
 
-/// `docker exec CONTAINER ARGS...` on the task's node; stdout, or the error.
-fn exec(lab: &Lab, t: &Replica, args: &[&str]) -> Result<String> {
-    let container = container_of(lab, t)?;
-    let mut full = vec!["docker", t.node.as_str(), "exec", container.as_str()];
-    full.extend_from_slice(args);
-    let out = lab.lab(&full, Duration::from_secs(20))?;
-    ensure!(
-        out.ok(),
-        "`{}` in {}: {}",
-        args.join(" "),
-        t.name,
-        out.both()
-    );
-    Ok(out.stdout)
-}
-
-fn container_of(lab: &Lab, t: &Replica) -> Result<String> {
-    let filter = format!("label=com.swarmd.task.id={}", t.task_id);
-    let out = lab.lab_ok(
-        &["docker", &t.node, "ps", "-q", "--filter", &filter],
-        Duration::from_secs(20),
-    )?;
-    Ok(out.stdout.trim().to_string())
-}
-
 /// The IPv4 addresses busybox `nslookup NAME` printed after the server's own lines.
 fn looked_up(out: &str) -> BTreeSet<String> {
     out.split("Name:")
@@ -146,7 +121,7 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
     let nodes: BTreeSet<&str> = apis.iter().map(|t| t.node.as_str()).collect();
     ensure!(nodes.len() == 3, "api is not one task per node: {apis:?}");
 
-    let resolv = exec(&lab, &web, &["cat", "/etc/resolv.conf"])?;
+    let resolv = lab.exec_ok(&web, &["cat", "/etc/resolv.conf"])?;
     println!("$ cat /etc/resolv.conf   (in a web task)\n{resolv}");
     ensure!(
         resolv.contains("nameserver 127.0.0.11"),
@@ -163,8 +138,8 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
             t.addr
         );
     }
-    let addrs = exec(&lab, &web, &["ip", "-o", "-4", "addr", "show"])?;
-    let route = exec(&lab, &web, &["ip", "route", "show", "default"])?;
+    let addrs = lab.exec_ok(&web, &["ip", "-o", "-4", "addr", "show"])?;
+    let route = lab.exec_ok(&web, &["ip", "route", "show", "default"])?;
     println!("$ ip -o -4 addr; ip route show default   (in a web task)\n{addrs}{route}");
     for (eth, net) in [
         ("eth0", "inet 10.0."),
@@ -190,11 +165,7 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
     // By name, through the VIP: every api task answers, wherever it runs.
     let mut seen = BTreeSet::new();
     for _ in 0..9 {
-        let body = exec(
-            &lab,
-            &web,
-            &["timeout", "5", "wget", "-qO-", "http://api:8080/"],
-        )?;
+        let body = lab.exec_ok(&web, &["timeout", "5", "wget", "-qO-", "http://api:8080/"])?;
         seen.extend(hostname(&body));
     }
     println!("$ wget -qO- http://api:8080/  x9 (in a web task) -> {seen:?}");
@@ -205,9 +176,9 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
 
     // busybox nslookup asks a bare name only with the domain it takes from the hostname
     // (`web.1` → `api.1`, answered NXDOMAIN): ask the absolute names.
-    let vip = exec(&lab, &web, &["nslookup", "api."])?;
-    let tasks = exec(&lab, &web, &["nslookup", "tasks.api"])?;
-    let dnsrr = exec(&lab, &web, &["nslookup", "db."])?;
+    let vip = lab.exec_ok(&web, &["nslookup", "api."])?;
+    let tasks = lab.exec_ok(&web, &["nslookup", "tasks.api"])?;
+    let dnsrr = lab.exec_ok(&web, &["nslookup", "db."])?;
     println!("$ nslookup api / tasks.api / db (in a web task)\n{vip}\n{tasks}\n{dnsrr}");
     ensure!(looked_up(&vip).len() == 1, "api is one VIP: {vip}");
     ensure!(
@@ -221,7 +192,7 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
 
     // `outsider` is on front only: back's names are not its own, nor its addresses.
     let reaches = |url: &str| -> Result<bool> {
-        let c = container_of(&lab, &outsider)?;
+        let c = lab.container_of(&outsider)?;
         let args = [
             "docker",
             &outsider.node,
@@ -249,7 +220,7 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
 
     // swarmd restarts on web's node: the container stays, keeps its links and is served its
     // names again.
-    let before = container_of(&lab, &web)?;
+    let before = lab.container_of(&web)?;
     let daemons =
         daemons::Lab::new(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lab/lab.sh"));
     let down = daemons
@@ -265,11 +236,7 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
         Duration::from_secs(30),
         || {
             Ok(
-                match exec(
-                    &lab,
-                    &web,
-                    &["timeout", "3", "wget", "-qO-", "http://api:8080/"],
-                ) {
+                match lab.exec_ok(&web, &["timeout", "3", "wget", "-qO-", "http://api:8080/"]) {
                     Ok(body) if hostname(&body).is_some() => Ok(()),
                     Ok(body) => Err(format!("answer: {body}")),
                     Err(e) => Err(format!("{e:#}")),
@@ -278,10 +245,10 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
         },
     )?;
     ensure!(
-        container_of(&lab, &web)? == before,
+        lab.container_of(&web)? == before,
         "web's container was replaced by the restart"
     );
-    let eth1 = exec(&lab, &web, &["ip", "-o", "addr", "show", "eth1"])?;
+    let eth1 = lab.exec_ok(&web, &["ip", "-o", "addr", "show", "eth1"])?;
     ensure!(
         eth1.contains("inet 10."),
         "web lost its back interface: {eth1}"
@@ -295,7 +262,7 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
             &format!("tasks.api to list 1 task on {}", w.node),
             Duration::from_secs(20),
             || {
-                let out = exec(&lab, w, &["nslookup", "tasks.api"])?;
+                let out = lab.exec_ok(w, &["nslookup", "tasks.api"])?;
                 Ok(match looked_up(&out).len() {
                     1 => Ok(()),
                     n => Err(format!("tasks.api lists {n}: {out}")),
@@ -303,11 +270,7 @@ fn lab_8_services_find_each_other_by_name_on_their_networks_only() -> Result<()>
             },
         )?;
         for _ in 0..3 {
-            let body = exec(
-                &lab,
-                w,
-                &["timeout", "5", "wget", "-qO-", "http://api:8080/"],
-            )?;
+            let body = lab.exec_ok(w, &["timeout", "5", "wget", "-qO-", "http://api:8080/"])?;
             ensure!(
                 hostname(&body).as_deref() == Some(left.name.as_str()),
                 "{}: the VIP sent to {body:?}",

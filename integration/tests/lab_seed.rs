@@ -242,7 +242,7 @@ fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
     );
     let url = "http://internal-db:5432/";
     for c in &clients {
-        let out = exec_in(&lab, c, &["timeout", "5", "wget", "-qO-", url])?;
+        let out = lab.exec_in(c, &["timeout", "5", "wget", "-qO-", url])?;
         ensure!(
             out.ok(),
             "{} on {} could not reach {url}: {}",
@@ -273,19 +273,11 @@ fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
 
     // Not from a service on `frontend` only: not by name, not by address.
     for target in [url.to_string(), format!("http://{}:5432/", db.addr)] {
-        let out = exec_in(&lab, &front, &["timeout", "3", "wget", "-qO-", &target])?;
+        let out = lab.exec_in(&front, &["timeout", "3", "wget", "-qO-", &target])?;
         ensure!(!out.ok(), "front-only reached {target}: {}", out.stdout);
         println!("$ docker exec {} wget {target}   -> refused", front.name);
     }
     Ok(())
-}
-
-/// `docker exec` of the task's container on its node; the command's outcome, whatever it is.
-fn exec_in(lab: &Lab, t: &Replica, args: &[&str]) -> Result<Out> {
-    let container = task_container(lab, t)?;
-    let mut full = vec!["docker", t.node.as_str(), "exec", container.as_str()];
-    full.extend_from_slice(args);
-    lab.lab(&full, Duration::from_secs(20))
 }
 
 /// Scenario 4, the stronger reading: a client on the nodes' LAN that routes the internal
@@ -679,30 +671,6 @@ fn lab_7_node_mesh_and_network_inspect_show_the_overlay() -> Result<()> {
 }
 
 // ------------------------------------------------------------------------------------------
-
-/// The container of a task on its node's engine (by the executor's task label).
-fn task_container(lab: &Lab, t: &Replica) -> Result<String> {
-    let out = lab.lab_ok(
-        &[
-            "docker",
-            &t.node,
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.swarmd.task.id={}", t.task_id),
-        ],
-        Duration::from_secs(20),
-    )?;
-    let ids: Vec<&str> = out.stdout.split_whitespace().collect();
-    ensure!(
-        ids.len() == 1,
-        "task {} on {}: {} containers ({ids:?})",
-        t.name,
-        t.node,
-        ids.len()
-    );
-    Ok(ids[0].to_string())
-}
 
 /// Brings a killed node back (`lab.sh restart NODE`, which waits until it is Ready) when
 /// dropped, also when the test failed half-way, so the next test finds 3 Ready nodes.

@@ -321,11 +321,18 @@ fn mounts_on_create_and_update() {
     let e = create_spec(&["create", "--mount=type=bind,target=/x", "nginx"])
         .unwrap_err()
         .to_string();
-    assert!(e.starts_with("invalid --mount:") && e.contains("source"), "{e}");
-    let e = parse(&["create", "--mount=type=bind,source=/a,target=/b,size=1", "nginx"])
-        .err()
-        .unwrap()
-        .to_string();
+    assert!(
+        e.starts_with("invalid --mount:") && e.contains("source"),
+        "{e}"
+    );
+    let e = parse(&[
+        "create",
+        "--mount=type=bind,source=/a,target=/b,size=1",
+        "nginx",
+    ])
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("--mount") && e.contains("`size`"), "{e}");
 
     let update = |args: &[&str]| {
@@ -342,7 +349,11 @@ fn mounts_on_create_and_update() {
         "--mount-add=type=bind,source=/srv,target=/var/lib/db,readonly",
     ])
     .unwrap();
-    assert_eq!(targets(&changed), ["bind /var/lib/db"], "replaced on its target");
+    assert_eq!(
+        targets(&changed),
+        ["bind /var/lib/db"],
+        "replaced on its target"
+    );
     assert!(changed.task.container.mounts[0].readonly);
     let e = update(&["--mount-rm=/nope"]).unwrap_err().to_string();
     assert!(e.contains("--mount-rm") && e.contains("/nope"), "{e}");

@@ -119,8 +119,14 @@ fn host_config(task: &Task) -> HostConfig {
         // refuse. Docker drops `--dns-search .` from resolv.conf, so that is no way out.
         dns: on_networks.then(|| vec![types::network::RESOLVER_ADDR.to_string()]),
         dns_options: on_networks.then(|| vec!["ndots:0".to_string()]),
-        mounts: (!task.spec.container.mounts.is_empty())
-            .then(|| task.spec.container.mounts.iter().map(engine_mount).collect()),
+        mounts: (!task.spec.container.mounts.is_empty()).then(|| {
+            task.spec
+                .container
+                .mounts
+                .iter()
+                .map(engine_mount)
+                .collect()
+        }),
         ..Default::default()
     }
 }
@@ -138,11 +144,13 @@ fn engine_mount(m: &Mount) -> EngineMount {
         }),
         ..Default::default()
     });
-    let tmpfs = (m.kind == MountKind::Tmpfs && (m.tmpfs_size_bytes > 0 || m.tmpfs_mode > 0))
-        .then(|| MountTmpfsOptions {
-            size_bytes: (m.tmpfs_size_bytes > 0).then_some(m.tmpfs_size_bytes),
-            mode: (m.tmpfs_mode > 0).then_some(i64::from(m.tmpfs_mode)),
-            options: None,
+    let tmpfs =
+        (m.kind == MountKind::Tmpfs && (m.tmpfs_size_bytes > 0 || m.tmpfs_mode > 0)).then(|| {
+            MountTmpfsOptions {
+                size_bytes: (m.tmpfs_size_bytes > 0).then_some(m.tmpfs_size_bytes),
+                mode: (m.tmpfs_mode > 0).then_some(i64::from(m.tmpfs_mode)),
+                options: None,
+            }
         });
     EngineMount {
         target: Some(m.target.clone()),

@@ -76,14 +76,16 @@ async fn measure(
     control::wait_running(ctl_, API, 1, start, every, limit).await?;
     control::wait_running(ctl_, CLIENT, 3, start, every, limit).await?;
 
-    let vip = vip_of(ctl_).await?;
+    let (vip, net_id) = vip_of(ctl_).await?;
     let task = control::running(ctl_, API).await?.remove(0);
-    let task_ip = task
-        .networks
-        .get(1)
-        .context("the api task has no user-network address")?
-        .addr
-        .clone();
+    let on_net = |t: &api::objects::Task| {
+        t.networks
+            .iter()
+            .find(|a| a.network_id == net_id)
+            .map(|a| a.addr.clone())
+            .context("the api task has no address on the network")
+    };
+    let task_ip = on_net(&task)?;
     let clients = client_namespaces(lab, ctl_).await?;
     let (_, manager_ns) = clients
         .iter()
@@ -167,11 +169,7 @@ async fn measure(
         let (addr, running_at) = loop {
             let now = control::running(ctl_, API).await?;
             if let Some(t) = now.iter().find(|t| !before.contains(&t.id)) {
-                let a = t
-                    .networks
-                    .get(1)
-                    .context("new task without a user-network address")?;
-                break (a.addr.parse::<Ipv4Addr>()?, Instant::now());
+                break (on_net(t)?.parse::<Ipv4Addr>()?, Instant::now());
             }
             ensure!(asked.elapsed() < limit, "round {i}: the new task never ran");
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -270,16 +268,14 @@ fn dns_rows(report: &mut Report, who: &str, load: &DnsLoad) {
     ));
 }
 
-async fn vip_of(ctl_: &mut control::Control) -> Result<String> {
+/// The service's VIP and the ID of the network it is on.
+async fn vip_of(ctl_: &mut control::Control) -> Result<(String, String)> {
     let s = ctl_
         .get_service(api::control::GetServiceRequest { id: API.into() })
         .await?
         .into_inner();
-    Ok(s.virtual_ips
-        .first()
-        .context("the service has no VIP")?
-        .addr
-        .clone())
+    let vip = s.virtual_ips.first().context("the service has no VIP")?;
+    Ok((vip.addr.clone(), vip.network_id.clone()))
 }
 
 /// Each node's client container's namespace path, by node hostname.

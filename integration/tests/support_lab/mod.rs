@@ -19,7 +19,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde_json::Value;
 
 /// The lab's nodes and their underlay addresses (lab.sh's table).
@@ -332,6 +332,45 @@ impl Lab {
             t0.elapsed().as_secs_f64()
         );
         Ok(out)
+    }
+
+    /// The one container of a task, on its node.
+    pub fn container_of(&self, t: &Replica) -> Result<String> {
+        let filter = format!("label=com.swarmd.task.id={}", t.task_id);
+        let out = self.lab_ok(
+            &["docker", &t.node, "ps", "-q", "--filter", &filter],
+            Duration::from_secs(20),
+        )?;
+        let ids: Vec<&str> = out.stdout.split_whitespace().collect();
+        ensure!(
+            ids.len() == 1,
+            "task {} on {}: {} containers ({ids:?})",
+            t.name,
+            t.node,
+            ids.len()
+        );
+        Ok(ids[0].to_string())
+    }
+
+    /// `docker exec` in the task's container on its node: the outcome, whatever it is.
+    pub fn exec_in(&self, t: &Replica, args: &[&str]) -> Result<Out> {
+        let container = self.container_of(t)?;
+        let mut full = vec!["docker", t.node.as_str(), "exec", container.as_str()];
+        full.extend_from_slice(args);
+        self.lab(&full, Duration::from_secs(20))
+    }
+
+    /// [`Lab::exec_in`] that must succeed: its stdout.
+    pub fn exec_ok(&self, t: &Replica, args: &[&str]) -> Result<String> {
+        let out = self.exec_in(t, args)?;
+        ensure!(
+            out.ok(),
+            "`{}` in {}: {}",
+            args.join(" "),
+            t.name,
+            out.both()
+        );
+        Ok(out.stdout)
     }
 
     /// `service rm NAME`, then waits until no running task of it is left and no node's mesh

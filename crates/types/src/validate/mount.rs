@@ -14,7 +14,10 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
         let at = |key: &str| format!("{FIELD}[{i}].{key}");
         let t = m.target.as_str();
         if t.is_empty() {
-            return fail(&at("target"), "missing; give the path in the container (target=/data)");
+            return fail(
+                &at("target"),
+                "missing; give the path in the container (target=/data)",
+            );
         }
         if !t.starts_with('/') || t == "/" {
             return fail(
@@ -30,7 +33,10 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
         }
         match m.kind {
             MountKind::Bind if m.source.is_empty() => {
-                return fail(&at("source"), "missing; a bind mount needs the path on the node (source=/srv/data)");
+                return fail(
+                    &at("source"),
+                    "missing; a bind mount needs the path on the node (source=/srv/data)",
+                );
             }
             MountKind::Bind if !m.source.starts_with('/') => {
                 return fail(
@@ -39,7 +45,10 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
                 );
             }
             MountKind::Volume if m.source.is_empty() => {
-                return fail(&at("source"), "missing; a volume mount needs the volume's name (source=dbdata)");
+                return fail(
+                    &at("source"),
+                    "missing; a volume mount needs the volume's name (source=dbdata)",
+                );
             }
             MountKind::Volume => validate_volume_name(&at("source"), &m.source)?,
             MountKind::Tmpfs if !m.source.is_empty() => {
@@ -52,13 +61,19 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
         {
             return fail(
                 &at("volume_driver"),
-                format!("volume-driver and volume-opt are for type=volume, not type={}", m.kind),
+                format!(
+                    "volume-driver and volume-opt are for type=volume, not type={}",
+                    m.kind
+                ),
             );
         }
         if m.kind != MountKind::Tmpfs && (m.tmpfs_size_bytes != 0 || m.tmpfs_mode != 0) {
             return fail(
                 &at("tmpfs_size_bytes"),
-                format!("tmpfs-size and tmpfs-mode are for type=tmpfs, not type={}", m.kind),
+                format!(
+                    "tmpfs-size and tmpfs-mode are for type=tmpfs, not type={}",
+                    m.kind
+                ),
             );
         }
         if m.tmpfs_size_bytes < 0 {
@@ -67,7 +82,10 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
         if m.tmpfs_mode > 0o7777 {
             return fail(
                 &at("tmpfs_mode"),
-                format!("{:o} is not a permission mode; use octal up to 7777", m.tmpfs_mode),
+                format!(
+                    "{:o} is not a permission mode; use octal up to 7777",
+                    m.tmpfs_mode
+                ),
             );
         }
     }
@@ -126,19 +144,50 @@ mod tests {
             ..m(MountKind::Tmpfs, "", "/b")
         };
         let table: Vec<(Vec<Mount>, &str, &str)> = vec![
-            (vec![m(MountKind::Volume, "v1", "")], "[0].target", "missing"),
-            (vec![m(MountKind::Volume, "v1", "data")], "[0].target", "absolute"),
-            (vec![m(MountKind::Volume, "v1", "/")], "[0].target", "absolute"),
             (
-                vec![m(MountKind::Tmpfs, "", "/d"), m(MountKind::Tmpfs, "", "/d/")],
+                vec![m(MountKind::Volume, "v1", "")],
+                "[0].target",
+                "missing",
+            ),
+            (
+                vec![m(MountKind::Volume, "v1", "data")],
+                "[0].target",
+                "absolute",
+            ),
+            (
+                vec![m(MountKind::Volume, "v1", "/")],
+                "[0].target",
+                "absolute",
+            ),
+            (
+                vec![
+                    m(MountKind::Tmpfs, "", "/d"),
+                    m(MountKind::Tmpfs, "", "/d/"),
+                ],
                 "[1].target",
                 "twice",
             ),
             (vec![m(MountKind::Bind, "", "/d")], "[0].source", "missing"),
-            (vec![m(MountKind::Bind, "rel/path", "/d")], "[0].source", "absolute"),
-            (vec![m(MountKind::Volume, "", "/d")], "[0].source", "missing"),
-            (vec![m(MountKind::Volume, "-bad", "/d")], "[0].source", "volume name"),
-            (vec![m(MountKind::Tmpfs, "x", "/d")], "[0].source", "no source"),
+            (
+                vec![m(MountKind::Bind, "rel/path", "/d")],
+                "[0].source",
+                "absolute",
+            ),
+            (
+                vec![m(MountKind::Volume, "", "/d")],
+                "[0].source",
+                "missing",
+            ),
+            (
+                vec![m(MountKind::Volume, "-bad", "/d")],
+                "[0].source",
+                "volume name",
+            ),
+            (
+                vec![m(MountKind::Tmpfs, "x", "/d")],
+                "[0].source",
+                "no source",
+            ),
             (vec![driver], "[0].volume_driver", "type=volume"),
             (vec![size], "[0].tmpfs_size_bytes", "type=tmpfs"),
             (vec![mode], "[0].tmpfs_mode", "octal"),
