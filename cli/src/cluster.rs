@@ -190,6 +190,7 @@ mod tests {
             spec: Default::default(),
             join_tokens: Default::default(),
             root_ca: Default::default(),
+            data_key: Default::default(),
         };
         cluster.join_tokens.worker = format!("SWMTKN-1-{digest}-{}", "s".repeat(25));
         cluster.join_tokens.manager = "garbage".into();

@@ -38,6 +38,9 @@ pub struct AgentConfig {
     pub drain_delay: Duration,
     /// How to reach a manager's dispatcher: the daemon's mutual TLS (plaintext in tests).
     pub dial: security::Dial,
+    /// The tmpfs tasks' secret and config files are written to; `None` writes none (an
+    /// in-memory executor runs no real container to see them).
+    pub files_root: Option<std::path::PathBuf>,
 }
 
 impl AgentConfig {
@@ -86,6 +89,8 @@ pub struct Agent {
     pub(crate) description: watch::Sender<Option<NodeDescription>>,
     /// Asks the sweeper for one pass over the engine's containers.
     pub(crate) sweep: Notify,
+    /// Secrets and configs received, and the tasks' files.
+    pub(crate) files: Arc<crate::files::TaskFiles>,
 }
 
 impl Agent {
@@ -96,6 +101,7 @@ impl Agent {
     ) -> Arc<Self> {
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
         Arc::new(Agent {
+            files: Arc::new(crate::files::TaskFiles::new(config.files_root.clone())),
             managers: Mutex::new(config.managers.clone()),
             managers_changed: watch::channel(config.managers.clone()).0,
             config,

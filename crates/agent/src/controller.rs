@@ -29,6 +29,8 @@ pub struct ControllerContext {
     pub reports: mpsc::UnboundedSender<(String, TaskStatus)>,
     /// Time between a task leaving the mesh and its container being stopped.
     pub drain_delay: Duration,
+    /// Its secret and config files.
+    pub files: Arc<crate::files::TaskFiles>,
 }
 
 /// The agent's handle on a running controller.
@@ -165,6 +167,17 @@ impl Controller {
                     }
                     self.report(task, TaskState::Preparing, "preparing", "");
                 }
+                match self.ctx.files.write_for(task) {
+                    Ok(()) => {}
+                    Err(crate::files::FilesError::NotYet(why)) => {
+                        tracing::info!(task = %task.id, "waiting: {why}");
+                        return Step::Retry;
+                    }
+                    Err(crate::files::FilesError::Failed(why)) => {
+                        self.report(task, TaskState::Rejected, "rejected", &why);
+                        return Step::Wait;
+                    }
+                }
                 match exec.prepare(task).await {
                     Ok(()) => {
                         self.report(task, TaskState::Ready, "prepared", "");
@@ -286,10 +299,12 @@ impl Controller {
         Step::Wait
     }
 
+    /// The task's container has ended (or is going): its interfaces and files go with it.
     async fn detach(&mut self, task: &Task) {
         if let Err(e) = self.ctx.network.detach(&task.id).await {
             tracing::warn!(task = %task.id, error = %e, "could not unplumb the task's network");
         }
+        self.ctx.files.remove_for(&task.id);
         self.attached = false;
     }
 

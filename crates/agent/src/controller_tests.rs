@@ -27,6 +27,7 @@ fn rig() -> Rig {
         network: net.clone(),
         reports: tx,
         drain_delay: Duration::from_millis(10),
+        files: Arc::new(crate::files::TaskFiles::new(None)),
     });
     Rig {
         exec,

@@ -12,7 +12,7 @@ use security::{
     new_key_and_csr, NodeCredentials, PeerIdentity, PinnedCaVerifier, RootCa, SecurityError,
     TlsConnector, MANAGER_NAME,
 };
-use types::Secret;
+use types::Redacted;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,7 +39,7 @@ pub struct Admitted {
     pub issued: PeerIdentity,
     pub ca_certificate: String,
     pub certificate: String,
-    pub key: Secret,
+    pub key: Redacted,
     pub credentials: Arc<NodeCredentials>,
 }
 

@@ -9,6 +9,8 @@
 //! - [`executor`]: the [`executor::Executor`] trait tasks run through (Docker in the `docker`
 //!   crate) and [`test_executor::TestExecutor`], its in-memory double; [`pending_engine`]
 //!   serves the agent while the engine is not there yet
+//! - [`files`]: secrets and configs sent with the tasks, written as the tasks' files on a
+//!   tmpfs
 //! - [`host_ports`]: host-mode ports already taken on the node reject the task
 //! - [`join`]: admission into a cluster (CA-pinned TLS, token, CSR → certificate)
 //! - [`network`]: the [`network::NodeNetwork`] seam to the node's data plane
@@ -18,6 +20,7 @@ pub mod agent;
 pub mod controller;
 pub mod describe;
 pub mod executor;
+pub mod files;
 mod followed_view;
 pub mod host_ports;
 pub mod join;
@@ -27,6 +30,7 @@ pub mod reporter;
 pub mod service;
 pub mod session;
 pub mod test_executor;
+mod tmpfs;
 pub mod worker;
 
 pub use agent::{Agent, AgentConfig};

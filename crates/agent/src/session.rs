@@ -154,6 +154,14 @@ async fn session(
                         heartbeat = tokio::time::interval(period);
                     }
                     remember_managers(agent, &m.managers);
+                    // Taken here, from every message: the worker sees only the newest one.
+                    if m.data_sent {
+                        let payloads = std::mem::take(&mut m.data)
+                            .into_iter()
+                            .filter_map(|p| types::DataPayload::try_from(p).ok())
+                            .collect();
+                        agent.files.replace(payloads);
+                    }
                     agent.received.send_replace(Some(Arc::new(Received {
                         session: number,
                         message: m,

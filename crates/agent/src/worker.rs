@@ -86,6 +86,7 @@ fn reconcile_tasks(agent: &Agent, tasks: Vec<Task>) {
         network: agent.network.clone(),
         reports: agent.reports_tx.clone(),
         drain_delay: agent.config.drain_delay,
+        files: agent.files.clone(),
     });
     let assigned: BTreeMap<String, Task> = tasks.into_iter().map(|t| (t.id.clone(), t)).collect();
     let mut controllers = agent.controllers.lock().expect("lock");
@@ -158,6 +159,9 @@ async fn sweep_once(agent: &Agent) {
         let _ = agent.executor.remove(&c.task_id).await;
         let _ = agent.network.detach(&c.task_id).await;
     }
+    // Files of tasks this node no longer runs (left while the agent was down, say).
+    let assigned = agent.tasks.lock().expect("lock").clone();
+    agent.files.retain(|id| assigned.contains_key(id));
 }
 
 pub(crate) async fn forward_changes(agent: Arc<Agent>, shutdown: CancellationToken) {

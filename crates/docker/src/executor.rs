@@ -38,6 +38,8 @@ pub struct DockerExecutor {
     node_id: String,
     /// Task ID → container ID, saving a label query on every call for a known task.
     containers: Mutex<HashMap<String, String>>,
+    /// Where the agent writes tasks' secret and config files (see `agent::files`).
+    files_root: Option<std::path::PathBuf>,
 }
 
 impl DockerExecutor {
@@ -63,7 +65,15 @@ impl DockerExecutor {
             docker,
             node_id: node_id.to_string(),
             containers: Mutex::new(HashMap::new()),
+            files_root: None,
         }
+    }
+
+    /// Binds tasks' secret and config files from this directory (the agent's
+    /// `AgentConfig::files_root`).
+    pub fn with_files_root(mut self, root: std::path::PathBuf) -> Self {
+        self.files_root = Some(root);
+        self
     }
 
     pub fn node_id(&self) -> &str {
@@ -84,7 +94,7 @@ impl DockerExecutor {
             name: Some(name.clone()),
             ..Default::default()
         };
-        let config = container_config(task, &self.node_id);
+        let config = container_config(task, &self.node_id, self.files_root.as_deref());
         match self.docker.create_container(Some(options), config).await {
             Ok(created) => {
                 self.remember(&task.id, &created.id);

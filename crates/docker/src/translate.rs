@@ -13,7 +13,8 @@ use bollard::models::{
     RestartPolicyNameEnum,
 };
 use std::collections::HashMap;
-use types::{HealthCheck, Mount, MountKind, Task};
+use std::path::Path;
+use types::{DataKind, HealthCheck, Mount, MountKind, Task};
 
 use crate::labels;
 
@@ -31,8 +32,9 @@ pub fn container_name(task: &Task, node_id: &str) -> String {
     )
 }
 
-/// The container create body for `task` on node `node_id`.
-pub fn container_config(task: &Task, node_id: &str) -> ContainerCreateBody {
+/// The container create body for `task` on node `node_id`; `files` is where the agent writes
+/// the task's secret and config files.
+pub fn container_config(task: &Task, node_id: &str, files: Option<&Path>) -> ContainerCreateBody {
     let container = &task.spec.container;
     let non_empty = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
     let non_blank = |s: &String| (!s.is_empty()).then(|| s.clone());
@@ -47,7 +49,7 @@ pub fn container_config(task: &Task, node_id: &str) -> ContainerCreateBody {
         working_dir: non_blank(&container.workdir),
         stop_timeout: Some(grace_seconds(container.stop_grace_period_ms)),
         healthcheck: container.healthcheck.as_ref().map(health_config),
-        host_config: Some(host_config(task)),
+        host_config: Some(host_config(task, files)),
         ..Default::default()
     }
 }
@@ -100,7 +102,7 @@ fn hostname(task: &Task, node_id: &str) -> String {
     name[..end].trim_end_matches(['.', '-']).to_string()
 }
 
-fn host_config(task: &Task) -> HostConfig {
+fn host_config(task: &Task, files: Option<&Path>) -> HostConfig {
     let resources = &task.spec.resources;
     let positive = |v: i64| (v > 0).then_some(v);
     let on_networks = !task.spec.networks.is_empty();
@@ -119,16 +121,35 @@ fn host_config(task: &Task) -> HostConfig {
         // refuse. Docker drops `--dns-search .` from resolv.conf, so that is no way out.
         dns: on_networks.then(|| vec![types::network::RESOLVER_ADDR.to_string()]),
         dns_options: on_networks.then(|| vec!["ndots:0".to_string()]),
-        mounts: (!task.spec.container.mounts.is_empty()).then(|| {
-            task.spec
-                .container
-                .mounts
-                .iter()
-                .map(engine_mount)
-                .collect()
-        }),
+        mounts: Some(mounts(task, files)).filter(|m| !m.is_empty()),
         ..Default::default()
     }
+}
+
+/// The spec's mounts, then each secret and config file the agent wrote for the task, bound
+/// read-only where the reference says.
+fn mounts(task: &Task, files: Option<&Path>) -> Vec<EngineMount> {
+    let c = &task.spec.container;
+    let mut out: Vec<EngineMount> = c.mounts.iter().map(engine_mount).collect();
+    let Some(root) = files else {
+        return out;
+    };
+    for (kind, refs) in [
+        (DataKind::Secret, &c.secrets),
+        (DataKind::Config, &c.configs),
+    ] {
+        for (i, r) in refs.iter().enumerate() {
+            let source = agent::files::TaskFiles::path(root, &task.id, kind, i);
+            out.push(EngineMount {
+                target: Some(r.container_path(kind)),
+                source: Some(source.to_string_lossy().into_owned()),
+                typ: Some(MountType::BIND),
+                read_only: Some(true),
+                ..Default::default()
+            });
+        }
+    }
+    out
 }
 
 /// A mount as the engine takes it: it creates a missing named volume with the driver and
@@ -228,7 +249,7 @@ mod tests {
 
     #[test]
     fn labels_identify_the_task_and_cannot_be_spoofed() {
-        let body = container_config(&web_task(), "n1");
+        let body = container_config(&web_task(), "n1", None);
         let labels = body.labels.unwrap();
         assert_eq!(labels[labels::SERVICE_ID], "s0web");
         assert_eq!(labels[labels::SERVICE_NAME], "web");
@@ -241,7 +262,7 @@ mod tests {
 
     #[test]
     fn image_env_limits_and_fixed_host_settings() {
-        let body = container_config(&web_task(), "n1");
+        let body = container_config(&web_task(), "n1", None);
         assert_eq!(body.image.as_deref(), Some("swarmd/whoami:latest"));
         assert_eq!(body.env, Some(vec!["PORT=8080".to_string()]));
         // Empty command/args keep the image's entrypoint and CMD.
@@ -270,7 +291,7 @@ mod tests {
             target: "net1".into(),
             aliases: vec![],
         }];
-        let host = container_config(&on_net, "n1").host_config.unwrap();
+        let host = container_config(&on_net, "n1", None).host_config.unwrap();
         assert_eq!(host.dns, Some(vec!["127.0.0.11".to_string()]));
         assert_eq!(host.dns_options, Some(vec!["ndots:0".to_string()]));
     }
@@ -279,7 +300,7 @@ mod tests {
     fn unlimited_resources_are_left_unset() {
         let mut task = web_task();
         task.spec.resources = ResourceRequirements::default();
-        let host = container_config(&task, "n1").host_config.unwrap();
+        let host = container_config(&task, "n1", None).host_config.unwrap();
         assert_eq!(
             (host.memory, host.nano_cpus, host.pids_limit),
             (None, None, None)
@@ -293,7 +314,7 @@ mod tests {
         task.spec.container.args = vec!["echo hi".into()];
         task.spec.container.user = "nobody".into();
         task.spec.container.workdir = "/tmp".into();
-        let body = container_config(&task, "n1");
+        let body = container_config(&task, "n1", None);
         assert_eq!(body.entrypoint, Some(vec!["/bin/sh".into(), "-c".into()]));
         assert_eq!(body.cmd, Some(vec!["echo hi".into()]));
         assert_eq!(body.user.as_deref(), Some("nobody"));
@@ -308,7 +329,7 @@ mod tests {
         assert_eq!(grace_seconds(2500), 3);
         let mut task = web_task();
         task.spec.container.stop_grace_period_ms = 2500;
-        assert_eq!(container_config(&task, "n1").stop_timeout, Some(3));
+        assert_eq!(container_config(&task, "n1", None).stop_timeout, Some(3));
     }
 
     #[test]
@@ -321,7 +342,7 @@ mod tests {
             retries: 3,
             start_period_ms: 0,
         });
-        let health = container_config(&task, "n1").healthcheck.unwrap();
+        let health = container_config(&task, "n1", None).healthcheck.unwrap();
         assert_eq!(
             health.test,
             Some(vec!["CMD-SHELL".into(), "test -e /tmp/ok".into()])
@@ -337,20 +358,23 @@ mod tests {
         let mut task = web_task();
         task.spec.container.hostname = "api-host".into();
         assert_eq!(
-            container_config(&task, "n1").hostname.as_deref(),
+            container_config(&task, "n1", None).hostname.as_deref(),
             Some("api-host")
         );
         task.spec.container.hostname.clear();
         task.slot = 0;
         let long_node = "n".repeat(80);
-        let hostname = container_config(&task, &long_node).hostname.unwrap();
+        let hostname = container_config(&task, &long_node, None).hostname.unwrap();
         assert_eq!(hostname.len(), MAX_HOSTNAME);
         assert!(hostname.starts_with("web.nnn"));
     }
     #[test]
     fn mounts_reach_the_engine_as_docker_mounts() {
         let mut t = web_task();
-        assert!(host_config(&t).mounts.is_none(), "no mounts: none sent");
+        assert!(
+            host_config(&t, None).mounts.is_none(),
+            "no mounts: none sent"
+        );
         t.spec.container.mounts = vec![
             Mount {
                 kind: MountKind::Volume,
@@ -375,7 +399,47 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let json = serde_json::to_value(host_config(&t).mounts.unwrap()).unwrap();
+        t.spec.container.secrets = vec![types::DataReference {
+            id: "s1".into(),
+            target: "pw".into(),
+            ..Default::default()
+        }];
+        t.spec.container.configs = vec![types::DataReference {
+            id: "c1".into(),
+            target: "/etc/app.conf".into(),
+            ..Default::default()
+        }];
+        let without_files = host_config(&t, None).mounts.unwrap();
+        assert_eq!(without_files.len(), 3, "no files root: no file mounts");
+        let mounts = host_config(&t, Some(Path::new("/state/files")))
+            .mounts
+            .unwrap();
+        let files: Vec<_> = mounts[3..]
+            .iter()
+            .map(|m| {
+                let source = m.source.clone().unwrap();
+                (source, m.target.clone().unwrap(), m.typ, m.read_only)
+            })
+            .collect();
+        let bind = (Some(MountType::BIND), Some(true));
+        assert_eq!(
+            files,
+            [
+                (
+                    "/state/files/t0abc/secret-0".into(),
+                    "/run/secrets/pw".into(),
+                    bind.0,
+                    bind.1
+                ),
+                (
+                    "/state/files/t0abc/config-0".into(),
+                    "/etc/app.conf".into(),
+                    bind.0,
+                    bind.1
+                ),
+            ]
+        );
+        let json = serde_json::to_value(without_files).unwrap();
         assert_eq!(
             json,
             serde_json::json!([

@@ -10,7 +10,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use time::OffsetDateTime;
-use types::{RootCaMaterial, Secret};
+use types::{Redacted, RootCaMaterial};
 
 use crate::certificate::{parse_certificate, CertRole, PeerIdentity};
 use crate::token::ca_digest;
@@ -89,7 +89,7 @@ impl RootCa {
     pub fn material(&self) -> RootCaMaterial {
         RootCaMaterial {
             cert_pem: self.cert_pem.clone(),
-            key_pem: Secret::new(self.key.serialize_pem()),
+            key_pem: Redacted::new(self.key.serialize_pem()),
         }
     }
 

@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
-use types::Secret;
+use types::Redacted;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::SecurityError;
@@ -106,12 +106,12 @@ pub fn check_csr(csr_pem: &str) -> Result<(), SecurityError> {
 
 /// A fresh private key and a CSR for it. The key never leaves the node: only the CSR travels,
 /// and the signer decides the subject, so the CSR's own subject is a placeholder.
-pub fn new_key_and_csr() -> Result<(Secret, String), SecurityError> {
+pub fn new_key_and_csr() -> Result<(Redacted, String), SecurityError> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "swarm-node");
     params.distinguished_name = dn;
     let csr = params.serialize_request(&key)?.pem()?;
-    Ok((Secret::new(key.serialize_pem()), csr))
+    Ok((Redacted::new(key.serialize_pem()), csr))
 }

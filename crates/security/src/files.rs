@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use types::Secret;
+use types::Redacted;
 
 use crate::SecurityError;
 
@@ -22,7 +22,7 @@ pub struct CredentialFiles {
 pub struct StoredCredentials {
     pub ca_pem: String,
     pub cert_pem: String,
-    pub key_pem: Secret,
+    pub key_pem: Redacted,
 }
 
 impl CredentialFiles {
@@ -53,7 +53,7 @@ impl CredentialFiles {
         &self,
         ca_pem: &str,
         cert_pem: &str,
-        key_pem: &Secret,
+        key_pem: &Redacted,
     ) -> Result<(), SecurityError> {
         fs::create_dir_all(&self.dir)?;
         fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))?;
@@ -77,7 +77,7 @@ impl CredentialFiles {
         Ok(Some(StoredCredentials {
             ca_pem: read(self.ca_path())?,
             cert_pem: read(self.cert_path())?,
-            key_pem: Secret::new(read(self.key_path())?),
+            key_pem: Redacted::new(read(self.key_path())?),
         }))
     }
 }
@@ -105,7 +105,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = CredentialFiles::new(dir.path().join("certificates"), "node");
         assert!(files.load().unwrap().is_none());
-        files.save("CA", "CERT", &Secret::new("KEY")).unwrap();
+        files.save("CA", "CERT", &Redacted::new("KEY")).unwrap();
         let mode = |p: PathBuf| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(files.key_path()), 0o600);
         assert_eq!(mode(files.dir().to_path_buf()), 0o700);

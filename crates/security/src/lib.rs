@@ -10,12 +10,14 @@
 //! - [`transport`]: TLS under tonic (client connector, server acceptor stream)
 //! - [`authz`]: per-service authorization from the peer certificate
 //! - [`files`]: credentials on disk, keys 0600
+//! - [`seal`]: secrets sealed at rest with the cluster's data key (AES-256-GCM)
 
 pub mod authz;
 pub mod ca;
 pub mod certificate;
 pub mod files;
 pub mod pinning;
+pub mod seal;
 pub mod tls;
 pub mod token;
 pub mod transport;

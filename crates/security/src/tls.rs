@@ -16,7 +16,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme};
-use types::Secret;
+use types::Redacted;
 
 use crate::certificate::{parse_certificate, PeerIdentity};
 use crate::token::ca_digest;
@@ -54,7 +54,7 @@ impl NodeCredentials {
     pub fn new(
         ca_pem: &str,
         cert_pem: &str,
-        key_pem: &Secret,
+        key_pem: &Redacted,
     ) -> Result<Arc<NodeCredentials>, SecurityError> {
         let ca_der = CertificateDer::from_pem_slice(ca_pem.as_bytes())
             .map_err(|_| SecurityError::Certificate("the CA certificate is unreadable".into()))?;
@@ -67,7 +67,7 @@ impl NodeCredentials {
     }
 
     /// Switches to a new certificate (renewal, role change) for every later handshake.
-    pub fn replace(&self, cert_pem: &str, key_pem: &Secret) -> Result<(), SecurityError> {
+    pub fn replace(&self, cert_pem: &str, key_pem: &Redacted) -> Result<(), SecurityError> {
         let next = certified(&self.ca_der, cert_pem, key_pem)?;
         *self.current.write().expect("credentials lock") = next;
         Ok(())
@@ -136,7 +136,7 @@ impl NodeCredentials {
 fn certified(
     ca_der: &CertificateDer<'static>,
     cert_pem: &str,
-    key_pem: &Secret,
+    key_pem: &Redacted,
 ) -> Result<Current, SecurityError> {
     let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
         .map_err(|_| SecurityError::Certificate("the node certificate is unreadable".into()))?;

@@ -1,7 +1,7 @@
 //! What a write is made of: store actions, applied all-or-nothing in log order.
 
 use serde::{Deserialize, Serialize};
-use types::{Cluster, Network, Node, Service, Task};
+use types::{Cluster, DataObject, Network, Node, Service, Task};
 
 /// The kinds of object the store holds (its tables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -11,6 +11,8 @@ pub enum Kind {
     Task,
     Network,
     Cluster,
+    /// Secrets and configs.
+    Data,
 }
 
 impl Kind {
@@ -21,6 +23,7 @@ impl Kind {
             Kind::Task => "task",
             Kind::Network => "network",
             Kind::Cluster => "cluster",
+            Kind::Data => "secret or config",
         }
     }
 }
@@ -36,6 +39,7 @@ pub enum Object {
     Task(Task),
     Network(Network),
     Cluster(Cluster),
+    Data(DataObject),
 }
 
 impl Object {
@@ -46,6 +50,7 @@ impl Object {
             Object::Task(_) => Kind::Task,
             Object::Network(_) => Kind::Network,
             Object::Cluster(_) => Kind::Cluster,
+            Object::Data(_) => Kind::Data,
         }
     }
 
@@ -56,6 +61,7 @@ impl Object {
             Object::Task(o) => &o.id,
             Object::Network(o) => &o.id,
             Object::Cluster(o) => &o.id,
+            Object::Data(o) => &o.id,
         }
     }
 
@@ -66,6 +72,7 @@ impl Object {
             Object::Task(o) => &o.meta,
             Object::Network(o) => &o.meta,
             Object::Cluster(o) => &o.meta,
+            Object::Data(o) => &o.meta,
         }
     }
 
@@ -76,6 +83,7 @@ impl Object {
             Object::Task(o) => &mut o.meta,
             Object::Network(o) => &mut o.meta,
             Object::Cluster(o) => &mut o.meta,
+            Object::Data(o) => &mut o.meta,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Finding objects the way docker's CLI does: full ID, unique ID prefix, or name/hostname.
 
-use types::{Network, Node, Service, Task};
+use types::{DataKind, DataObject, Network, Node, Service, Task};
 
 use crate::tables::Tables;
 
@@ -111,6 +111,17 @@ impl Tables {
             by_name,
             by_prefix,
         )
+    }
+
+    /// A secret or config by ID, name or unique ID prefix.
+    pub fn find_data(&self, kind: DataKind, query: &str) -> Result<&DataObject, LookupError> {
+        let of_kind = || self.data.values().filter(move |d| d.kind == kind);
+        let by_name = of_kind().filter(|d| d.spec.name == query).collect();
+        let by_prefix = of_kind()
+            .filter(|d| !query.is_empty() && d.id.starts_with(query))
+            .collect();
+        let by_id = self.data.get(query).filter(|d| d.kind == kind);
+        pick(kind.as_str(), query, by_id, by_name, by_prefix)
     }
 }
 

@@ -153,5 +153,6 @@ fn diff(old: &Tables, new: &Tables) -> Vec<Event> {
     table!(tasks, Task);
     table!(networks, Network);
     table!(clusters, Cluster);
+    table!(data, Data);
     events
 }

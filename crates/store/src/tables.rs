@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use types::{Cluster, Network, Node, Service, Task};
+use types::{Cluster, DataObject, Network, Node, Service, Task};
 
 use crate::action::{Event, Kind, Object, StoreAction};
 use crate::claims::{Claims, Clash};
@@ -21,6 +21,9 @@ pub struct Tables {
     pub tasks: BTreeMap<String, Task>,
     pub networks: BTreeMap<String, Network>,
     pub clusters: BTreeMap<String, Cluster>,
+    /// Secrets (data sealed) and configs.
+    #[serde(default)]
+    pub data: BTreeMap<String, DataObject>,
     /// Who holds which name and ingress port: derived from `services`, never stored.
     #[serde(skip)]
     claims: Claims,
@@ -34,6 +37,7 @@ impl PartialEq for Tables {
             && self.tasks == other.tasks
             && self.networks == other.networks
             && self.clusters == other.clusters
+            && self.data == other.data
     }
 }
 
@@ -92,6 +96,7 @@ impl Tables {
             Kind::Task => self.tasks.get(id).cloned().map(Object::Task),
             Kind::Network => self.networks.get(id).cloned().map(Object::Network),
             Kind::Cluster => self.clusters.get(id).cloned().map(Object::Cluster),
+            Kind::Data => self.data.get(id).cloned().map(Object::Data),
         }
     }
 
@@ -102,6 +107,7 @@ impl Tables {
             Kind::Task => self.tasks.get(id).map(|o| o.meta.version),
             Kind::Network => self.networks.get(id).map(|o| o.meta.version),
             Kind::Cluster => self.clusters.get(id).map(|o| o.meta.version),
+            Kind::Data => self.data.get(id).map(|o| o.meta.version),
         }
     }
 
@@ -126,6 +132,9 @@ impl Tables {
             Object::Cluster(o) => {
                 self.clusters.insert(o.id.clone(), o);
             }
+            Object::Data(o) => {
+                self.data.insert(o.id.clone(), o);
+            }
         }
     }
 
@@ -139,6 +148,7 @@ impl Tables {
             Kind::Task => self.tasks.remove(id).map(Object::Task),
             Kind::Network => self.networks.remove(id).map(Object::Network),
             Kind::Cluster => self.clusters.remove(id).map(Object::Cluster),
+            Kind::Data => self.data.remove(id).map(Object::Data),
         }
     }
 

@@ -151,6 +151,7 @@ async fn found_cluster(
             manager: new_join_token(&ca.digest()),
         },
         root_ca: ca.material(),
+        data_key: security::seal::new_data_key()?,
     };
     let mut node = Node {
         id: identity.node_id.clone(),

@@ -71,7 +71,13 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
         mut runtime,
     } = founded;
 
-    let executor = connect_executor(&identity, &shutdown);
+    // Real containers get their secrets and configs as files from a tmpfs there, mounted by
+    // the agent the first time a task needs one.
+    let files_root = match identity.executor {
+        ExecutorKind::Docker => Some(dir.join("files")),
+        ExecutorKind::Test => None,
+    };
+    let executor = connect_executor(&identity, files_root.clone(), &shutdown);
     let network = build_network(&identity).await?;
     tracing::info!(backend = %network.backend(), warnings = ?network.warnings(), "data plane ready");
 
@@ -87,6 +93,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             listen_addr: identity.advertise_addr.to_string(),
             drain_delay: DRAIN_DELAY,
             dial: Dial::mutual_tls(creds.client_config()?, MANAGER_NAME, AGENT_CONNECT_TIMEOUT),
+            files_root: files_root.clone(),
         },
         executor,
         network,
@@ -212,7 +219,11 @@ fn role_change(identity: &Identity, node: &Node) -> Option<RoleChange> {
 /// The container engine. A Docker engine is connected in the background (retried with
 /// backoff): the node joins, heartbeats and, on a manager, serves Raft and the control API
 /// whether or not its dockerd answers; it only gets tasks once it does.
-fn connect_executor(identity: &Identity, shutdown: &CancellationToken) -> Arc<dyn Executor> {
+fn connect_executor(
+    identity: &Identity,
+    files_root: Option<std::path::PathBuf>,
+    shutdown: &CancellationToken,
+) -> Arc<dyn Executor> {
     match identity.executor {
         ExecutorKind::Test => Arc::new(agent::TestExecutor::new(&identity.hostname)),
         ExecutorKind::Docker => {
@@ -221,9 +232,16 @@ fn connect_executor(identity: &Identity, shutdown: &CancellationToken) -> Arc<dy
             Arc::new(PendingEngine::connect(
                 move || {
                     let (host, node_id) = (host.clone(), node_id.clone());
+                    let files_root = files_root.clone();
                     async move {
                         match docker::DockerExecutor::connect(&host, &node_id).await {
-                            Ok(e) => Ok(Arc::new(e) as Arc<dyn Executor>),
+                            Ok(e) => {
+                                let e = match files_root {
+                                    Some(root) => e.with_files_root(root),
+                                    None => e,
+                                };
+                                Ok(Arc::new(e) as Arc<dyn Executor>)
+                            }
                             Err(e) => Err(format!("{e}; start dockerd or pass --docker-host")),
                         }
                     }

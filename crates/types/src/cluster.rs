@@ -84,6 +84,11 @@ pub struct Cluster {
     /// crosses the gRPC edge (the protobuf `Cluster` has no such field).
     #[serde(default)]
     pub root_ca: RootCaMaterial,
+    /// The key secrets are sealed with in the store (hex, 256 bits). Like the CA key it is
+    /// never sent over the gRPC edge. Empty in clusters made before secrets: the first secret
+    /// created gives it one.
+    #[serde(default)]
+    pub data_key: Redacted,
 }
 
 impl Cluster {
@@ -95,6 +100,7 @@ impl Cluster {
             spec,
             join_tokens: JoinTokens::default(),
             root_ca: RootCaMaterial::default(),
+            data_key: Redacted::default(),
         }
     }
 }
@@ -105,17 +111,17 @@ pub struct RootCaMaterial {
     /// PEM of the self-signed CA certificate; its digest is the middle part of join tokens.
     pub cert_pem: String,
     /// PEM of the CA's private key: what lets a manager sign node certificates.
-    pub key_pem: Secret,
+    pub key_pem: Redacted,
 }
 
 /// A value that must never show in logs or error messages: `Debug` prints `[redacted]`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Secret(String);
+pub struct Redacted(String);
 
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
+impl Redacted {
+    pub fn new(value: impl Into<String>) -> Redacted {
+        Redacted(value.into())
     }
 
     /// The value itself, for the one place that uses it (signing, a 0600 file).
@@ -128,7 +134,7 @@ impl Secret {
     }
 }
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Debug for Redacted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")
     }
@@ -142,7 +148,7 @@ mod tests {
     fn secrets_are_redacted_in_debug_output() {
         let ca = RootCaMaterial {
             cert_pem: "CERT".into(),
-            key_pem: Secret::new("-----BEGIN PRIVATE KEY----- sekrit"),
+            key_pem: Redacted::new("-----BEGIN PRIVATE KEY----- sekrit"),
         };
         let shown = format!("{ca:?}");
         assert!(!shown.contains("sekrit"), "{shown}");

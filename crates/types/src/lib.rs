@@ -5,6 +5,7 @@
 //! - [`netview`]: what a node's data plane is told: peers, endpoints, published services
 //! - [`netview_diff`]: what changed between two views, sent instead of the whole view
 //! - [`mesh`]: what a node's data plane reads back from its kernel: the mesh table
+//! - [`secret`]: secrets and configs, and a service's references to them
 //! - [`mount`]: volumes, bind mounts and tmpfs a task's container gets
 //! - [`logs`]: which stream a log line came from
 //! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
@@ -24,11 +25,12 @@ pub mod netview;
 pub mod netview_diff;
 pub mod network;
 pub mod node;
+pub mod secret;
 pub mod service;
 pub mod task;
 pub mod validate;
 
-pub use cluster::{Cluster, ClusterSpec, JoinTokens, RootCaMaterial, Secret};
+pub use cluster::{Cluster, ClusterSpec, JoinTokens, Redacted, RootCaMaterial};
 pub use duration::format_duration_ms;
 pub use logs::LogStream;
 pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
@@ -44,6 +46,7 @@ pub use node::{
     ManagerStatus, Node, NodeAvailability, NodeDescription, NodeRole, NodeSpec, NodeState,
     NodeStatus, Platform, Reachability, Resources,
 };
+pub use secret::{DataKind, DataObject, DataPayload, DataReference, DataSpec};
 pub use service::{
     ContainerSpec, EndpointMode, EndpointSpec, FailureAction, HealthCheck, Placement, PortConfig,
     PortProtocol, PublishMode, ResourceRequirements, RestartCondition, RestartPolicy, Service,

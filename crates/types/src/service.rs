@@ -88,6 +88,12 @@ pub struct ContainerSpec {
     /// Volumes, bind mounts and tmpfs, in the order given.
     #[serde(default)]
     pub mounts: Vec<crate::mount::Mount>,
+    /// Secrets it gets as files (under /run/secrets by default).
+    #[serde(default)]
+    pub secrets: Vec<crate::secret::DataReference>,
+    /// Configs it gets as files.
+    #[serde(default)]
+    pub configs: Vec<crate::secret::DataReference>,
 }
 
 impl Default for ContainerSpec {
@@ -104,6 +110,8 @@ impl Default for ContainerSpec {
             user: String::new(),
             workdir: String::new(),
             mounts: Vec::new(),
+            secrets: Vec::new(),
+            configs: Vec::new(),
         }
     }
 }

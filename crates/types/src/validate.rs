@@ -117,6 +117,7 @@ fn validate_labels<'a>(
 fn validate_container(c: &ContainerSpec) -> Result<(), ValidationError> {
     validate_image(&c.image)?;
     mount::validate_mounts(&c.mounts)?;
+    secret::validate_references(c)?;
     for (i, entry) in c.env.iter().enumerate() {
         let field = format!("spec.task.container.env[{i}]");
         match entry.split_once('=') {
@@ -390,7 +391,9 @@ fn validate_ports(ports: &[PortConfig]) -> Result<(), ValidationError> {
 
 mod mount;
 mod network;
+mod secret;
 pub use network::validate_network_spec;
+pub use secret::validate_data_spec;
 
 #[cfg(test)]
 mod tests;

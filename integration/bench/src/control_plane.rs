@@ -71,6 +71,7 @@ pub async fn run(report: &mut Report, bins: &Binaries) -> Result<()> {
                 listen_addr: advertise,
                 drain_delay: Duration::from_millis(300),
                 dial,
+                files_root: None,
             },
             Arc::new(TestExecutor::new(&hostname)),
             Arc::new(RecordingNetwork::default()),

@@ -75,6 +75,7 @@ pub fn start_agent(
             listen_addr: "127.0.0.1:1".into(),
             drain_delay: Duration::from_millis(10),
             dial: AgentConfig::plaintext_dial(),
+            files_root: None,
         },
         Arc::new(engine.clone()),
         network,

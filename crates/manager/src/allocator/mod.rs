@@ -82,6 +82,7 @@ impl Reconciler for Pass {
             (_, Object::Node(n)) => n.ingress_addr.is_empty(),
             (_, Object::Service(_)) => false,
             (_, Object::Network(_) | Object::Cluster(_)) => true,
+            (_, Object::Data(_)) => false,
         };
         self.dirty |= relevant;
     }

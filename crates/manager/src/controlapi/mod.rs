@@ -8,11 +8,13 @@
 //! - [`nodes`]: list, get, update (availability, labels, promote/demote), remove nodes
 //! - [`cluster`]: the cluster object, join-token rotation
 //! - [`networks`]: user overlay networks; a service's networks and virtual IPs
+//! - [`data`]: secrets (sealed at rest) and configs; a service's references to them
 //! - [`agents`]: what is read from a node's agent: its live mesh table, task logs
 //! - [`error`]: the one mapping from failures to `tonic::Status`
 
 pub mod agents;
 pub mod cluster;
+pub mod data;
 pub mod error;
 pub mod networks;
 pub mod nodes;
@@ -235,6 +237,43 @@ impl Control for ControlApi {
     ) -> Result<Response<pc::RemoveNetworkResponse>, Status> {
         networks::remove(&self.store, &request.into_inner().id).await?;
         Ok(Response::new(pc::RemoveNetworkResponse {}))
+    }
+
+    async fn list_data(
+        &self,
+        request: Request<pc::ListDataRequest>,
+    ) -> Result<Response<pc::ListDataResponse>, Status> {
+        let kind = data::kind_of(request.into_inner().kind)?;
+        Ok(Response::new(pc::ListDataResponse {
+            objects: data::list(&self.store, kind)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }))
+    }
+
+    async fn get_data(
+        &self,
+        request: Request<pc::GetDataRequest>,
+    ) -> Result<Response<pb::DataObject>, Status> {
+        let r = request.into_inner();
+        reply(data::kind_of(r.kind).and_then(|kind| data::get(&self.store, kind, &r.id)))
+    }
+
+    async fn create_data(
+        &self,
+        request: Request<pc::CreateDataRequest>,
+    ) -> Result<Response<pb::DataObject>, Status> {
+        reply(data::create(&self.store, request.into_inner()).await)
+    }
+
+    async fn remove_data(
+        &self,
+        request: Request<pc::RemoveDataRequest>,
+    ) -> Result<Response<pc::RemoveDataResponse>, Status> {
+        let r = request.into_inner();
+        data::remove(&self.store, data::kind_of(r.kind)?, &r.id).await?;
+        Ok(Response::new(pc::RemoveDataResponse {}))
     }
 
     async fn node_mesh(

@@ -8,7 +8,7 @@ use types::validate::validate_service_spec;
 use types::{Service, ServiceSpec, Task, TaskState, UpdateState, UpdateStatus};
 
 use super::error::ApiError;
-use super::networks;
+use super::{data, networks};
 use crate::allocator::ports::allocate_published_ports;
 
 /// Decodes and validates a spec from a request; nothing is read or written yet.
@@ -43,6 +43,7 @@ pub async fn create(store: &Store, req: pc::CreateServiceRequest) -> Result<Serv
             let endpoint_ports = allocate_published_ports(tables, &id, &spec.endpoint.ports)?;
             let mut spec = spec.clone();
             let virtual_ips = networks::attach(tables, &mut spec, &[])?;
+            data::resolve(tables, &mut spec)?;
             tx.create(Object::Service(Service {
                 id: id.clone(),
                 spec,
@@ -96,6 +97,7 @@ pub async fn update(store: &Store, req: pc::UpdateServiceRequest) -> Result<Serv
                 })?,
             };
             let virtual_ips = networks::attach(tables, &mut spec, &current.virtual_ips)?;
+            data::resolve(tables, &mut spec)?;
             if new_spec.is_some() && spec == current.spec {
                 return Ok(current.id.clone());
             }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use types::{Node, Task, TaskState};
+use types::{DataPayload, Node, Task, TaskState};
 
 use super::view_log::ViewLog;
 
@@ -25,6 +25,9 @@ pub struct Assignment {
     pub network: Arc<ViewLog>,
     pub managers: Vec<String>,
     pub heartbeat_period: Duration,
+    /// The secrets and configs `tasks` reference (objects never change, so they are news only
+    /// with the tasks that bring them).
+    pub data: Arc<[DataPayload]>,
 }
 
 impl Assignment {
@@ -102,6 +105,7 @@ mod tests {
             network: Arc::new(ViewLog::default()),
             managers: vec!["10.0.0.1:2377".into()],
             heartbeat_period: Duration::from_millis(500),
+            data: Arc::new([]),
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`service`]: the gRPC face, which also redirects agents to the leader
 
 pub mod assignment;
+mod data;
 mod liveness;
 mod overlays;
 mod pace;

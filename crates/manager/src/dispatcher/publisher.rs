@@ -128,14 +128,18 @@ impl Publisher {
                 heartbeat_period,
                 ..known.clone()
             }),
-            (None, _) | (Some(_), Due::Everything) => Some(Assignment {
-                session_id: session_id.to_string(),
-                node: t.nodes.get(node_id)?.clone(),
-                tasks: self.tasks_of(t, node_id),
-                network: self.network.clone(),
-                managers: self.managers.clone(),
-                heartbeat_period,
-            }),
+            (None, _) | (Some(_), Due::Everything) => {
+                let tasks = self.tasks_of(t, node_id);
+                Some(Assignment {
+                    session_id: session_id.to_string(),
+                    node: t.nodes.get(node_id)?.clone(),
+                    data: super::data::payloads(t, &tasks).into(),
+                    tasks,
+                    network: self.network.clone(),
+                    managers: self.managers.clone(),
+                    heartbeat_period,
+                })
+            }
         }
     }
 
@@ -183,7 +187,9 @@ impl Publisher {
                 self.managers_stale = true;
             }
             Object::Service(_) | Object::Network(_) => self.network_stale = true,
-            Object::Cluster(_) => {}
+            // Secrets and configs never change; a node needs one only with a task that
+            // references it, and that task's event brings it.
+            Object::Cluster(_) | Object::Data(_) => {}
         }
     }
 

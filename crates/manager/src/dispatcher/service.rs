@@ -69,9 +69,26 @@ fn to_status(e: DispatchError) -> Status {
     }
 }
 
-/// `a` for a session that last sent the view of version `sent` (`None`: nothing yet): the
-/// view whole the first time, what changed since afterwards, nothing when it did not change.
-fn to_message(a: &Assignment, sent: Option<u64>) -> pb::SessionMessage {
+/// What a session last sent: the view's version and the secrets and configs.
+#[derive(Default)]
+struct Sent {
+    version: Option<u64>,
+    data: Option<Vec<(types::DataKind, String)>>,
+}
+
+/// `a` for a session that last sent `sent` (nothing yet at first): the view whole the first
+/// time, what changed since afterwards, nothing when it did not change; the secrets and
+/// configs whole when their set changed, else nothing.
+fn to_message(a: &Assignment, sent: &mut Sent) -> pb::SessionMessage {
+    let data_ids = super::data::ids(&a.data);
+    let data_sent = sent.data.as_ref() != Some(&data_ids);
+    let message = to_message_with_view(a, sent.version, data_sent);
+    sent.version = Some(a.network.version);
+    sent.data = Some(data_ids);
+    message
+}
+
+fn to_message_with_view(a: &Assignment, sent: Option<u64>, data_sent: bool) -> pb::SessionMessage {
     let log = &a.network;
     let delta = match sent {
         Some(v) if v == log.version => Some(None),
@@ -96,6 +113,11 @@ fn to_message(a: &Assignment, sent: Option<u64>) -> pb::SessionMessage {
         node: Some(a.node.clone().into()),
         network_version: log.version,
         network_delta,
+        data_sent,
+        data: match data_sent {
+            true => a.data.iter().cloned().map(Into::into).collect(),
+            false => Vec::new(),
+        },
     }
 }
 
@@ -134,12 +156,11 @@ impl pb::dispatcher_server::Dispatcher for DispatcherService {
             .await
             .map_err(to_status)?;
         let stream = async_stream::stream! {
-            let mut sent = None;
+            let mut sent = Sent::default();
             loop {
                 let current = rx.borrow_and_update().clone();
                 if let Some(a) = current {
-                    yield Ok(to_message(&a, sent));
-                    sent = Some(a.network.version);
+                    yield Ok(to_message(&a, &mut sent));
                 }
                 // The sender is dropped when the session is replaced, expires, or this
                 // manager stops leading: the stream ends and the agent reconnects.

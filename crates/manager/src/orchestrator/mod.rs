@@ -91,7 +91,7 @@ impl Reconciler for Pass {
             }
             // Node changes affect every service; the cluster holds the history limit.
             Object::Node(_) | Object::Cluster(_) => self.all = true,
-            Object::Network(_) => {}
+            Object::Network(_) | Object::Data(_) => {}
         }
     }
 

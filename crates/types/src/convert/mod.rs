@@ -10,12 +10,14 @@
 //! - [`task`]: Task, TaskStatus, attachments
 //! - [`network`]: Network, Cluster, and the dispatcher's NetworkView
 //! - [`view_diff`]: a change of the NetworkView, sent instead of the whole view
+//! - [`secret`]: secrets and configs (a secret's data cleared on the way out), payloads
 //! - [`mesh`]: a node's mesh table, read back from its kernel (domain → wire only)
 
 mod mesh;
 mod network;
 mod node;
 mod overlay_view;
+pub mod secret;
 mod service;
 mod task;
 mod view_diff;

@@ -188,6 +188,7 @@ impl From<pb::Cluster> for Cluster {
             spec: c.spec.map(Into::into).unwrap_or_default(),
             join_tokens: c.join_tokens.map(Into::into).unwrap_or_default(),
             root_ca: Default::default(),
+            data_key: Default::default(),
         }
     }
 }
@@ -362,6 +363,7 @@ mod tests {
                 manager: "SWMTKN-1-a-m".into(),
             },
             root_ca: Default::default(),
+            data_key: Default::default(),
         };
         assert_eq!(Cluster::from(pb::Cluster::from(c.clone())), c);
         let unset = pb::ClusterSpec::default();
@@ -374,10 +376,11 @@ mod tests {
         assert_eq!(unset.default_addr_pool, vec!["10.0.0.0/8".to_string()]);
         assert_eq!(unset.default_addr_pool_mask_len, 24);
         let mut with_ca = c.clone();
-        with_ca.root_ca.key_pem = crate::Secret::new("KEY");
+        with_ca.root_ca.key_pem = crate::Redacted::new("KEY");
+        with_ca.data_key = crate::Redacted::new("DATAKEY");
         let wire = format!("{:?}", pb::Cluster::from(with_ca));
         assert!(
-            !wire.contains("KEY"),
+            !wire.contains("KEY") && !wire.contains("DATAKEY"),
             "the CA key crossed the gRPC edge: {wire}"
         );
     }

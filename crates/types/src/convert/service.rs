@@ -92,6 +92,8 @@ impl From<ContainerSpec> for pb::ContainerSpec {
             user: c.user,
             workdir: c.workdir,
             mounts: c.mounts.into_iter().map(Into::into).collect(),
+            secrets: c.secrets.into_iter().map(Into::into).collect(),
+            configs: c.configs.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -115,6 +117,8 @@ impl TryFrom<pb::ContainerSpec> for ContainerSpec {
                 .into_iter()
                 .map(TryInto::try_into)
                 .collect::<Result<_, _>>()?,
+            secrets: c.secrets.into_iter().map(Into::into).collect(),
+            configs: c.configs.into_iter().map(Into::into).collect(),
         })
     }
 }
@@ -462,6 +466,21 @@ pub(super) mod tests {
                             ..Default::default()
                         },
                     ],
+                    secrets: vec![crate::DataReference {
+                        id: "s1".into(),
+                        name: "pw".into(),
+                        target: "pw".into(),
+                        uid: "0".into(),
+                        gid: "0".into(),
+                        mode: 0o400,
+                    }],
+                    configs: vec![crate::DataReference {
+                        id: "c1".into(),
+                        name: "conf".into(),
+                        target: "/etc/app.conf".into(),
+                        mode: 0o444,
+                        ..Default::default()
+                    }],
                 },
                 resources: ResourceRequirements {
                     limits: Resources {

@@ -15,44 +15,44 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
         let t = m.target.as_str();
         if t.is_empty() {
             return fail(
-                &at("target"),
+                at("target"),
                 "missing; give the path in the container (target=/data)",
             );
         }
         if !t.starts_with('/') || t == "/" {
             return fail(
-                &at("target"),
+                at("target"),
                 format!("`{t}` is not an absolute path below /; use e.g. /data"),
             );
         }
         if !targets.insert(t.trim_end_matches('/')) {
             return fail(
-                &at("target"),
+                at("target"),
                 format!("`{t}` is mounted twice; give each mount its own target"),
             );
         }
         match m.kind {
             MountKind::Bind if m.source.is_empty() => {
                 return fail(
-                    &at("source"),
+                    at("source"),
                     "missing; a bind mount needs the path on the node (source=/srv/data)",
                 );
             }
             MountKind::Bind if !m.source.starts_with('/') => {
                 return fail(
-                    &at("source"),
+                    at("source"),
                     format!("`{}` is not an absolute path on the node", m.source),
                 );
             }
             MountKind::Volume if m.source.is_empty() => {
                 return fail(
-                    &at("source"),
+                    at("source"),
                     "missing; a volume mount needs the volume's name (source=dbdata)",
                 );
             }
             MountKind::Volume => validate_volume_name(&at("source"), &m.source)?,
             MountKind::Tmpfs if !m.source.is_empty() => {
-                return fail(&at("source"), "a tmpfs has no source; leave it out");
+                return fail(at("source"), "a tmpfs has no source; leave it out");
             }
             _ => {}
         }
@@ -60,7 +60,7 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
             && (!m.volume_driver.is_empty() || !m.volume_options.is_empty())
         {
             return fail(
-                &at("volume_driver"),
+                at("volume_driver"),
                 format!(
                     "volume-driver and volume-opt are for type=volume, not type={}",
                     m.kind
@@ -69,7 +69,7 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
         }
         if m.kind != MountKind::Tmpfs && (m.tmpfs_size_bytes != 0 || m.tmpfs_mode != 0) {
             return fail(
-                &at("tmpfs_size_bytes"),
+                at("tmpfs_size_bytes"),
                 format!(
                     "tmpfs-size and tmpfs-mode are for type=tmpfs, not type={}",
                     m.kind
@@ -77,11 +77,11 @@ pub fn validate_mounts(mounts: &[Mount]) -> Result<(), ValidationError> {
             );
         }
         if m.tmpfs_size_bytes < 0 {
-            return fail(&at("tmpfs_size_bytes"), "negative; give a size such as 64m");
+            return fail(at("tmpfs_size_bytes"), "negative; give a size such as 64m");
         }
         if m.tmpfs_mode > 0o7777 {
             return fail(
-                &at("tmpfs_mode"),
+                at("tmpfs_mode"),
                 format!(
                     "{:o} is not a permission mode; use octal up to 7777",
                     m.tmpfs_mode

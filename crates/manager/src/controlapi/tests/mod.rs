@@ -1,6 +1,7 @@
 //! The control API called as swarmctl calls it (through the `Control` trait) over a local store.
 
 mod agents;
+mod data;
 mod networks;
 mod nodes;
 mod services;
@@ -70,6 +71,8 @@ pub(super) async fn store_with(nodes: Vec<Node>) -> Store {
                     manager: security::new_join_token(&ca.digest()),
                 },
                 root_ca: ca.material(),
+                // Empty, as in a cluster made before secrets: the first secret makes one.
+                data_key: Default::default(),
             }));
             for n in &nodes {
                 tx.create(Object::Node(n.clone()));
