@@ -43,6 +43,7 @@ mod scale_faults;
 mod scale_ops;
 mod scale_plot;
 mod scheduler;
+mod secrets;
 mod simnode;
 
 use std::path::PathBuf;
@@ -156,7 +157,7 @@ async fn main() -> Result<()> {
     }
 
     let lab = lab::Lab::new(examples::repo_root().join("integration/lab/lab.sh"));
-    let lab_parts = flags.wants('d') || flags.wants('e') || flags.wants('f') || flags.wants('v');
+    let lab_parts = ['d', 'e', 'f', 's', 'v'].into_iter().any(|s| flags.wants(s));
     if root && lab_parts {
         section("the lab");
         match lab.ensure_up() {
@@ -180,6 +181,11 @@ async fn main() -> Result<()> {
                     record(&mut report, "f. mesh (lab)", r);
                     let r = propagation::lab(&mut report, &lab, flags.quick).await;
                     record(&mut report, "f. propagation (lab)", r);
+                }
+                if flags.wants('s') {
+                    section("s. secrets and configs on the lab");
+                    let r = secrets::run(&mut report, &lab, flags.quick).await;
+                    record(&mut report, "s. secrets (lab)", r);
                 }
                 if flags.wants('v') {
                     section("v. user network on the lab");

@@ -206,3 +206,44 @@ impl pb::dispatcher_server::Dispatcher for DispatcherService {
         Ok(Response::new(pb::UpdateTaskStatusResponse {}))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use types::{DataKind, DataPayload, Node};
+
+    fn assignment(data: &[(&str, &[u8])]) -> Assignment {
+        Assignment {
+            session_id: "s".into(),
+            node: Node::default(),
+            tasks: Arc::new([]),
+            network: Arc::new(super::super::view_log::ViewLog::default()),
+            managers: Vec::new(),
+            heartbeat_period: Duration::from_millis(500),
+            data: data
+                .iter()
+                .map(|(id, bytes)| DataPayload {
+                    kind: DataKind::Secret,
+                    id: id.to_string(),
+                    data: bytes.to_vec(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn secrets_are_sent_whole_when_their_set_changes_and_not_again() {
+        let mut sent = Sent::default();
+        let first = to_message(&assignment(&[]), &mut sent);
+        assert!(first.data_sent, "a session's first message says what it holds");
+        let m = to_message(&assignment(&[("s1", b"pw")]), &mut sent);
+        assert!(m.data_sent);
+        assert_eq!(m.data.len(), 1);
+        assert_eq!(m.data[0].data, b"pw");
+        let again = to_message(&assignment(&[("s1", b"pw")]), &mut sent);
+        assert!(!again.data_sent && again.data.is_empty(), "no news: not resent");
+        let gone = to_message(&assignment(&[]), &mut sent);
+        assert!(gone.data_sent && gone.data.is_empty(), "the node drops what it holds");
+    }
+}
