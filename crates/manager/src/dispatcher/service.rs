@@ -236,14 +236,23 @@ mod tests {
     fn secrets_are_sent_whole_when_their_set_changes_and_not_again() {
         let mut sent = Sent::default();
         let first = to_message(&assignment(&[]), &mut sent);
-        assert!(first.data_sent, "a session's first message says what it holds");
+        assert!(
+            first.data_sent,
+            "a session's first message says what it holds"
+        );
         let m = to_message(&assignment(&[("s1", b"pw")]), &mut sent);
         assert!(m.data_sent);
         assert_eq!(m.data.len(), 1);
         assert_eq!(m.data[0].data, b"pw");
         let again = to_message(&assignment(&[("s1", b"pw")]), &mut sent);
-        assert!(!again.data_sent && again.data.is_empty(), "no news: not resent");
+        assert!(
+            !again.data_sent && again.data.is_empty(),
+            "no news: not resent"
+        );
         let gone = to_message(&assignment(&[]), &mut sent);
-        assert!(gone.data_sent && gone.data.is_empty(), "the node drops what it holds");
+        assert!(
+            gone.data_sent && gone.data.is_empty(),
+            "the node drops what it holds"
+        );
     }
 }
