@@ -136,6 +136,15 @@ fn lab_3_manager_only_service_on_3000_reachable_from_all_nodes() -> Result<()> {
     Ok(())
 }
 
+/// Scenario 4's `internal-db`: on network `backend`, nothing published.
+const INTERNAL_DB: &[&str] = &[
+    "--network",
+    "backend",
+    "--env",
+    "PORT=5432",
+    "swarmd/whoami:latest",
+];
+
 /// Removes the scenario's services, then its networks, when dropped.
 struct Networks<'a> {
     lab: &'a Lab,
@@ -180,16 +189,7 @@ fn lab_4_unpublished_service_only_reachable_over_the_overlay() -> Result<()> {
         names: &["backend", "frontend"],
     };
     nets.create()?;
-    lab.create_service(
-        "internal-db",
-        &[
-            "--network",
-            "backend",
-            "--env",
-            "PORT=5432",
-            "swarmd/whoami:latest",
-        ],
-    )?;
+    lab.create_service("internal-db", INTERNAL_DB)?;
     lab.create_service(
         "db-client",
         &[
@@ -295,16 +295,7 @@ fn lab_4b_unpublished_service_not_routable_through_a_node() -> Result<()> {
         names: &["backend"],
     };
     nets.create()?;
-    lab.create_service(
-        "internal-db",
-        &[
-            "--network",
-            "backend",
-            "--env",
-            "PORT=5432",
-            "swarmd/whoami:latest",
-        ],
-    )?;
+    lab.create_service("internal-db", INTERNAL_DB)?;
     let db = lab.wait_running("internal-db", 1, CONVERGE)?.remove(0);
     let db_route = format!("{}/32", db.addr);
     let mut reached = Vec::new();

@@ -38,11 +38,7 @@ pub struct VethNames {
 
 impl VethNames {
     pub fn for_task(prefix: &str, task_id: &str) -> VethNames {
-        let short: String = task_id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(10)
-            .collect();
+        let short = short_id(task_id, 10);
         VethNames {
             host: format!("{prefix}{short}"),
             peer: format!("{prefix}p{short}"),
@@ -52,11 +48,7 @@ impl VethNames {
     /// The pair of a task's interface on the gateway bridge: as [`VethNames::for_network`],
     /// with `g` for the index.
     pub fn for_gateway(prefix: &str, task_id: &str) -> VethNames {
-        let short: String = task_id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(9)
-            .collect();
+        let short = short_id(task_id, 9);
         VethNames {
             host: format!("{prefix}{short}_g"),
             peer: format!("{prefix}p{short}_g"),
@@ -67,16 +59,21 @@ impl VethNames {
     /// then `_` and the index, within IFNAMSIZ up to index 99. The `_` keeps them apart from
     /// every [`VethNames::for_task`] name, which holds only letters and digits.
     pub fn for_network(prefix: &str, task_id: &str, index: usize) -> VethNames {
-        let short: String = task_id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(9)
-            .collect();
+        let short = short_id(task_id, 9);
         VethNames {
             host: format!("{prefix}{short}_{index}"),
             peer: format!("{prefix}p{short}_{index}"),
         }
     }
+}
+
+/// The first `n` letters and digits of a task ID.
+fn short_id(task_id: &str, n: usize) -> String {
+    task_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(n)
+        .collect()
 }
 
 /// Plugs a task in. Idempotent: an existing host end means the pair is still alive (a dead

@@ -106,32 +106,24 @@ fn tasks_off_ingress_leave_through_the_gateway_and_reach_no_other_task() {
         blocked.is_err(),
         "isolation alone let g1 reach g2: {blocked:?}"
     );
-    let ports = ["vttaskg1_g", "vttaskg2_g"];
-    for p in ports {
-        in_node0(&[
-            "ip",
-            "link",
-            "set",
-            p,
-            "type",
-            "bridge_slave",
-            "isolated",
-            "off",
-        ]);
-    }
+    let isolate = |on: &str| {
+        for p in ["vttaskg1_g", "vttaskg2_g"] {
+            let set = [
+                "ip",
+                "link",
+                "set",
+                p,
+                "type",
+                "bridge_slave",
+                "isolated",
+                on,
+            ];
+            in_node0(&set);
+        }
+    };
+    isolate("off");
     let blocked = http::get(&c.lab.ns_path("g1"), to(g2_addr));
-    for p in ports {
-        in_node0(&[
-            "ip",
-            "link",
-            "set",
-            p,
-            "type",
-            "bridge_slave",
-            "isolated",
-            "on",
-        ]);
-    }
+    isolate("on");
     assert!(
         blocked.is_err(),
         "the forward filter alone let g1 reach g2: {blocked:?}"

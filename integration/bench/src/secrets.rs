@@ -26,6 +26,12 @@ const DATA: [(DataKind, &str); 3] = [
 pub async fn run(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
     let mut ctl = control::connect_socket(lab.socket("manager")).await?;
     let result = measure(report, &mut ctl, if quick { 1 } else { ROUNDS }).await;
+    remove_data(&mut ctl).await;
+    result
+}
+
+/// Removes the bench's secrets and config; absent ones are fine.
+async fn remove_data(ctl: &mut Control) {
     for (kind, name) in DATA {
         let _ = ctl
             .remove_data(RemoveDataRequest {
@@ -34,17 +40,11 @@ pub async fn run(report: &mut Report, lab: &Lab, quick: bool) -> Result<()> {
             })
             .await;
     }
-    result
 }
 
 async fn measure(report: &mut Report, ctl: &mut Control, rounds: usize) -> Result<()> {
+    remove_data(ctl).await;
     for (kind, name) in DATA {
-        let _ = ctl
-            .remove_data(RemoveDataRequest {
-                kind: kind as i32,
-                id: name.into(),
-            })
-            .await;
         ctl.create_data(CreateDataRequest {
             kind: kind as i32,
             spec: Some(DataSpec {
