@@ -2,18 +2,21 @@
 //!
 //! - [`client`]: connecting over the unix socket or TCP, gRPC errors as messages
 //! - [`cluster`], [`node`], [`service`], [`network`]: one module per verb group
+//! - [`data`]: `secret` and `config`, one implementation for both kinds
 //! - [`mesh`]: `node mesh`, the ipvsadm-style table
 //! - [`progress`]: waiting for a service to converge, with per-task progress
 //! - [`parse`], [`output`]: flag values in, tables and JSON out (pure, unit-tested)
 
 mod client;
 mod cluster;
+mod data;
 mod fetch;
 mod mesh;
 mod network;
 mod node;
 mod output;
 mod parse;
+mod parse_data;
 mod parse_mount;
 mod progress;
 mod service;
@@ -53,12 +56,20 @@ enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(data::DataCommand),
+    /// Manage configs
+    #[command(subcommand)]
+    Config(data::DataCommand),
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    match &cli.command {
+async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    match &mut cli.command {
         Command::Service(c) => c.preflight()?,
         Command::Network(c) => c.preflight()?,
+        Command::Secret(c) => c.preflight(types::DataKind::Secret)?,
+        Command::Config(c) => c.preflight(types::DataKind::Config)?,
         _ => {}
     }
     let target = match cli.host {
@@ -74,6 +85,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node(c) => node::run(&mut control, c).await,
         Command::Service(c) => service::run(&mut control, c).await,
         Command::Network(c) => network::run(&mut control, c).await,
+        Command::Secret(c) => data::run(&mut control, types::DataKind::Secret, c).await,
+        Command::Config(c) => data::run(&mut control, types::DataKind::Config, c).await,
     }
 }
 

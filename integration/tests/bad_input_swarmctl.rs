@@ -1,8 +1,11 @@
 //! Issues 2/3/8, a table of malformed `swarmctl` invocations against a live cluster (1 manager
-//! `m1` + 1 worker `w1`, services `web` publishing 8080 and `other` on network `back`): each must exit non-zero,
+//! `m1` + 1 worker `w1`, services `web` publishing 8080 and `other` on network `back` using
+//! secret `pw`): each must exit non-zero,
 //! name the offending flag or field on stderr, and leave the cluster state unchanged (read back
-//! with `service ls`, `service inspect`, `node ls` and `cluster inspect` before and after).
+//! with `service ls`, `service inspect`, `node ls`, `cluster inspect`, the networks, secrets
+//! and configs before and after).
 
+use std::path::Path;
 use std::time::Duration;
 
 use integration::{wait_until, Cluster};
@@ -30,9 +33,12 @@ fn create(extra: &[&str], names: &[&'static str]) -> Case {
     case(&args, names)
 }
 
-fn table() -> Vec<Case> {
-    let long_name = "a".repeat(300);
-    let long_name: &'static str = Box::leak(long_name.into_boxed_str());
+/// `files` holds `data` (a few bytes), `empty` and `big` (600 KiB), and no `missing`.
+fn table(files: &Path) -> Vec<Case> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let long_name = leak("a".repeat(300));
+    let file = |name: &str| leak(files.join(name).display().to_string());
+    let (data, empty, big, missing) = (file("data"), file("empty"), file("big"), file("missing"));
     vec![
         // Published ports.
         create(&["--publish", "70000:80"], &["--publish", "70000"]),
@@ -263,6 +269,47 @@ fn table() -> Vec<Case> {
             &["service", "update", "--network-add", "back", "other"],
             &["--network-add", "back", "already"],
         ),
+        // Secrets and configs.
+        case(
+            &["secret", "create", "bad/name", data],
+            &["NAME", "bad/name"],
+        ),
+        case(&["secret", "create", "x", empty], &["FILE", empty, "empty"]),
+        case(&["config", "create", "x", big], &["FILE", big, "500 KiB"]),
+        case(&["secret", "create", "x", missing], &["FILE", missing]),
+        case(&["secret", "create", "pw", data], &["pw", "already exists"]),
+        case(
+            &["secret", "create", "--label", "=v", "x", data],
+            &["--label", "empty key"],
+        ),
+        create(
+            &["--secret", "nosuch"],
+            &["--secret", "nosuch", "swarmctl secret create"],
+        ),
+        create(
+            &["--config", "nosuchconf"],
+            &["--config", "nosuchconf", "swarmctl config create"],
+        ),
+        create(
+            &["--secret", "source=pw,colour=red"],
+            &["--secret", "colour"],
+        ),
+        create(&["--secret", "source=pw,target=../x"], &["--secret", ".."]),
+        create(
+            &["--secret", "source=pw,mode=999"],
+            &["--secret", "mode", "999"],
+        ),
+        case(&["secret", "rm", "pw"], &["pw", "in use", "other"]),
+        case(&["config", "rm", "nosuch"], &["nosuch", "not found"]),
+        case(&["secret", "inspect", "nosuch"], &["nosuch", "not found"]),
+        case(
+            &["service", "update", "--secret-rm", "nosuch", "web"],
+            &["--secret-rm", "nosuch"],
+        ),
+        case(
+            &["service", "update", "--secret-add", "pw", "other"],
+            &["--secret-add", "pw", "already"],
+        ),
     ]
 }
 
@@ -283,6 +330,9 @@ fn state(cluster: &mut Cluster) -> String {
         &["cluster", "inspect"],
         &["network", "ls", "--format", "json"],
         &["network", "inspect", "back"],
+        &["secret", "ls", "-q"],
+        &["config", "ls", "-q"],
+        &["secret", "inspect", "pw"],
     ] {
         out.push_str(&cluster.ctl(args).expect_ok().stdout);
     }
@@ -306,14 +356,21 @@ fn settled_state(cluster: &mut Cluster) -> String {
 #[test]
 fn malformed_invocations_are_refused_by_name_and_change_nothing() {
     let mut cluster = Cluster::start(1, 1);
+    let files = cluster.root().join("files");
+    std::fs::create_dir(&files).unwrap();
+    std::fs::write(files.join("data"), "hunter2").unwrap();
+    std::fs::write(files.join("empty"), "").unwrap();
+    std::fs::write(files.join("big"), vec![b'x'; 600 * 1024]).unwrap();
     cluster.create_service("web", &["--replicas", "2", "--publish", "8080:80", "nginx"]);
     cluster.ctl(&["network", "create", "back"]).expect_ok();
-    cluster.create_service("other", &["--network", "back", "nginx"]);
+    let data = files.join("data").display().to_string();
+    cluster.ctl(&["secret", "create", "pw", &data]).expect_ok();
+    cluster.create_service("other", &["--network", "back", "--secret", "pw", "nginx"]);
     cluster.wait_running("web", 2, Duration::from_secs(20));
     cluster.wait_running("other", 1, Duration::from_secs(20));
     let mut before = settled_state(&mut cluster);
 
-    let cases = table();
+    let cases = table(&files);
     assert!(cases.len() >= 30, "the table needs at least 30 cases");
     let mut failures = Vec::new();
     for case in &cases {

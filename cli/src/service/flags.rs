@@ -303,6 +303,8 @@ const FLAG_OF_FIELD: &[(&str, &str)] = &[
     ("spec.endpoint.ports", "--publish"),
     ("spec.task.networks", "--network"),
     ("spec.task.container.mounts", "--mount"),
+    ("spec.task.container.secrets", "--secret"),
+    ("spec.task.container.configs", "--config"),
 ];
 
 /// Validates a spec before sending it, naming the flag at fault.
@@ -316,6 +318,23 @@ pub fn check(spec: &ServiceSpec) -> anyhow::Result<()> {
             None => anyhow::anyhow!("{e}"),
         }
     })
+}
+
+/// A manager's refusal of a field (`invalid spec.task.container.secrets[0]: …`, the same
+/// rules as [`check`] plus those that need the cluster, such as a name that resolves to
+/// nothing) with the flag named first and the field kept at the end.
+pub fn name_flag(e: anyhow::Error) -> anyhow::Error {
+    let message = e.to_string();
+    let Some((field, rest)) = message
+        .strip_prefix("invalid ")
+        .and_then(|m| m.split_once(": "))
+    else {
+        return e;
+    };
+    match FLAG_OF_FIELD.iter().find(|(f, _)| field.starts_with(f)) {
+        Some((_, flag)) => anyhow::anyhow!("invalid {flag}: {rest} ({field})"),
+        None => e,
+    }
 }
 
 #[cfg(test)]

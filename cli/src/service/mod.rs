@@ -1,5 +1,6 @@
 //! `swarmctl service …`: create, update, scale, rollback, remove, and the read verbs.
 
+mod data_refs;
 mod flags;
 pub mod list;
 mod logs;
@@ -79,6 +80,12 @@ pub struct CreateArgs {
     /// Attach a filesystem mount: type=volume|bind|tmpfs,source=…,target=…[,readonly]
     #[arg(long, value_parser = crate::parse_mount::mount)]
     pub mount: Vec<types::Mount>,
+    /// Give the containers a secret: NAME or source=NAME,target=FILE,uid=0,gid=0,mode=0400
+    #[arg(long, value_parser = crate::parse_data::secret)]
+    pub secret: Vec<types::DataReference>,
+    /// Give the containers a config: NAME or source=NAME,target=/path,uid=0,gid=0,mode=0444
+    #[arg(long, value_parser = crate::parse_data::config)]
+    pub config: Vec<types::DataReference>,
     /// Set environment variables (KEY=VALUE)
     #[arg(long, short = 'e')]
     pub env: Vec<String>,
@@ -136,6 +143,18 @@ pub struct UpdateArgs {
     /// Remove a mount by its target path
     #[arg(long, value_name = "TARGET")]
     pub mount_rm: Vec<String>,
+    /// Add a secret (same syntax as --secret)
+    #[arg(long, value_parser = crate::parse_data::secret)]
+    pub secret_add: Vec<types::DataReference>,
+    /// Remove a secret by its name
+    #[arg(long, value_name = "NAME")]
+    pub secret_rm: Vec<String>,
+    /// Add a config (same syntax as --config)
+    #[arg(long, value_parser = crate::parse_data::config)]
+    pub config_add: Vec<types::DataReference>,
+    /// Remove a config by its name
+    #[arg(long, value_name = "NAME")]
+    pub config_rm: Vec<String>,
     /// Add or update environment variables (KEY=VALUE)
     #[arg(long)]
     pub env_add: Vec<String>,
@@ -229,6 +248,8 @@ pub fn spec_from_create(args: &CreateArgs) -> Result<ServiceSpec> {
     spec.task.placement.preferences = args.placement_pref.clone();
     spec.task.networks = args.network.clone();
     spec.task.container.mounts = args.mount.clone();
+    spec.task.container.secrets = args.secret.clone();
+    spec.task.container.configs = args.config.clone();
     args.spec.apply(&mut spec);
     flags::check(&spec)?;
     Ok(spec)
@@ -341,6 +362,7 @@ pub fn spec_from_update(
         mounts.retain(|m| m.target != added.target);
         mounts.push(added.clone());
     }
+    data_refs::apply(args, &mut spec)?;
     if args.force {
         spec.task.force_update += 1;
     }
@@ -355,7 +377,8 @@ async fn create(client: &mut Control, args: CreateArgs) -> Result<()> {
             spec: Some(spec.into()),
         })
         .await
-        .or_status()?;
+        .or_status()
+        .map_err(flags::name_flag)?;
     println!("{}", service.id);
     progress::wait_unless_detached(client, &service.id, &args.wait).await
 }
@@ -375,7 +398,8 @@ async fn update(client: &mut Control, args: UpdateArgs) -> Result<()> {
             rollback: false,
         })
         .await
-        .or_status()?;
+        .or_status()
+        .map_err(flags::name_flag)?;
     println!("{}", service.spec.map(|s| s.name).unwrap_or(args.service));
     progress::wait_unless_detached(client, &current.id, &args.wait).await
 }

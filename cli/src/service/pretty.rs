@@ -110,6 +110,19 @@ pub fn pretty(s: &Service, networks: &[types::Network]) -> String {
             }
         }
     }
+    for (title, kind, refs) in [
+        ("Configs:", types::DataKind::Config, &c.configs),
+        ("Secrets:", types::DataKind::Secret, &c.secrets),
+    ] {
+        if !refs.is_empty() {
+            line(title, String::new());
+            for r in refs {
+                line(" Target:", r.container_path(kind));
+                let source = if r.name.is_empty() { &r.id } else { &r.name };
+                line("  Source:", source.clone());
+            }
+        }
+    }
     let res = &spec.task.resources;
     if res.reservations != types::Resources::default() || res.limits != types::Resources::default()
     {
@@ -190,5 +203,37 @@ mod tests {
             pretty(&s, &[]).contains(" n1 "),
             "an unknown network shows its ID"
         );
+    }
+
+    #[test]
+    fn secrets_and_configs_show_their_files_and_sources() {
+        let mut s = Service::default();
+        let r = |id: &str, name: &str, target: &str| types::DataReference {
+            id: id.into(),
+            name: name.into(),
+            target: target.into(),
+            ..Default::default()
+        };
+        s.spec.task.container.secrets = vec![r("id1", "pw", "pw")];
+        s.spec.task.container.configs = vec![r("id2", "", "/etc/app.conf")];
+        let out = pretty(&s, &[]);
+        let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == "Configs:")
+            .expect("Configs:");
+        assert_eq!(
+            lines[at..at + 6],
+            [
+                "Configs:",
+                " Target:            /etc/app.conf",
+                "  Source:           id2",
+                "Secrets:",
+                " Target:            /run/secrets/pw",
+                "  Source:           pw",
+            ],
+            "{out}"
+        );
+        assert!(!pretty(&Service::default(), &[]).contains("Secrets:"));
     }
 }

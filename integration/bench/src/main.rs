@@ -157,7 +157,9 @@ async fn main() -> Result<()> {
     }
 
     let lab = lab::Lab::new(examples::repo_root().join("integration/lab/lab.sh"));
-    let lab_parts = ['d', 'e', 'f', 's', 'v'].into_iter().any(|s| flags.wants(s));
+    let lab_parts = ['d', 'e', 'f', 's', 'v']
+        .into_iter()
+        .any(|s| flags.wants(s));
     if root && lab_parts {
         section("the lab");
         match lab.ensure_up() {
