@@ -59,6 +59,22 @@ fn files_holding(dir: &std::path::Path, needle: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The forms a value's bytes take on disk: as they are, and as the store's JSON writes a byte
+/// string (`[115,119,108,…]`).
+fn disk_forms(value: &str) -> [String; 2] {
+    let numbers: Vec<String> = value.bytes().map(|b| b.to_string()).collect();
+    [value.to_string(), numbers.join(",")]
+}
+
+/// Files under the node's directory holding `value` in any of its forms.
+fn node_files_holding(node: &str, value: &str) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for form in disk_forms(value) {
+        found.extend(files_holding(&lab_dir().join(node), &form)?);
+    }
+    Ok(found)
+}
+
 #[test]
 fn lab_10_secrets_and_configs_reach_every_node_and_no_disk() -> Result<()> {
     let Some(lab) = ensure_lab() else {
@@ -152,9 +168,20 @@ fn lab_10_secrets_and_configs_reach_every_node_and_no_disk() -> Result<()> {
         );
     }
 
+    // The same look finds what is stored in plain: a config's text in the Raft log.
+    let control = node_files_holding("manager", "listen 8080")?;
+    println!("$ find .../manager -xdev -type f | xargs grep -l 'listen 8080'   -> {control:?}");
+    ensure!(
+        control.iter().any(|f| f.ends_with(".redb")),
+        "the search does not see the Raft store: {control:?}"
+    );
+
     // In use: refused, naming the service.
     let refused = lab.ctl(&["secret", "rm", "swl-pw"]);
-    println!("$ swarmctl secret rm swl-pw   -> {refused:?}");
+    match &refused {
+        Ok(out) => println!("$ swarmctl secret rm swl-pw   -> ACCEPTED {out}"),
+        Err(e) => println!("$ swarmctl secret rm swl-pw   -> {e:#}"),
+    }
     ensure!(
         refused
             .as_ref()
@@ -171,9 +198,13 @@ fn lab_10_secrets_and_configs_reach_every_node_and_no_disk() -> Result<()> {
     let before = lab.container_of(&worker)?;
     let daemons =
         daemons::Lab::new(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lab/lab.sh"));
-    daemons
+    let down = daemons
         .restart_swarmd("worker1")
         .map_err(|e| anyhow::anyhow!("restarting worker1's swarmd: {e}"))?;
+    println!(
+        "swarmd on worker1 restarted ({:.1} s down)",
+        down.as_secs_f64()
+    );
     lab.wait_running(SERVICE, 3, CONVERGE)?;
     ensure!(
         lab.container_of(&worker)? == before,
