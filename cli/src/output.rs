@@ -210,3 +210,26 @@ mod tests {
         assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 }
+
+/// Removes each named object on its own, as docker does: one refusal does not stop the
+/// others. Prints each name removed and each refusal; fails naming how many were not removed.
+pub async fn remove_each<F, Fut>(names: &[String], what: &str, mut remove: F) -> Result<()>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut failed = 0;
+    for q in names {
+        match remove(q.clone()).await {
+            Ok(()) => println!("{q}"),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(anyhow::anyhow!("{n} {what}(s) not removed")),
+    }
+}

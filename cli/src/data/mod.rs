@@ -183,28 +183,20 @@ pub async fn run(client: &mut Control, kind: DataKind, command: DataCommand) -> 
             }
         }
         DataCommand::Rm { names } => {
-            // Each one on its own, as docker does: one refusal does not stop the others.
-            let mut failed = 0;
-            for q in names {
-                match client
-                    .remove_data(pc::RemoveDataRequest {
-                        kind: kind_out(kind),
-                        id: q.clone(),
-                    })
-                    .await
-                    .or_status()
-                {
-                    Ok(_) => println!("{q}"),
-                    Err(e) => {
-                        eprintln!("Error: {e:#}");
-                        failed += 1;
-                    }
+            output::remove_each(&names, what, |id| {
+                let mut client = client.clone();
+                async move {
+                    client
+                        .remove_data(pc::RemoveDataRequest {
+                            kind: kind_out(kind),
+                            id,
+                        })
+                        .await
+                        .or_status()
+                        .map(drop)
                 }
-            }
-            match failed {
-                0 => Ok(()),
-                n => Err(anyhow!("{n} {what}(s) not removed")),
-            }
+            })
+            .await
         }
     }
 }

@@ -116,25 +116,17 @@ pub async fn run(client: &mut Control, command: NetworkCommand) -> Result<()> {
             Ok(())
         }
         NetworkCommand::Rm { networks } => {
-            // Each one on its own, as docker does: one refusal does not stop the others.
-            let mut failed = 0;
-            for q in networks {
-                match client
-                    .remove_network(pc::RemoveNetworkRequest { id: q.clone() })
-                    .await
-                    .or_status()
-                {
-                    Ok(_) => println!("{q}"),
-                    Err(e) => {
-                        eprintln!("Error: {e:#}");
-                        failed += 1;
-                    }
+            output::remove_each(&networks, "network", |id| {
+                let mut client = client.clone();
+                async move {
+                    client
+                        .remove_network(pc::RemoveNetworkRequest { id })
+                        .await
+                        .or_status()
+                        .map(drop)
                 }
-            }
-            match failed {
-                0 => Ok(()),
-                n => Err(anyhow!("{n} network(s) not removed")),
-            }
+            })
+            .await
         }
         NetworkCommand::Ls(ListFlags { quiet, format }) => {
             let format = Format::parse(format.as_deref())?;

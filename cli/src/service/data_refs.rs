@@ -62,7 +62,7 @@ fn names(r: &DataReference, query: &str) -> bool {
 mod tests {
     use clap::Parser;
 
-    use super::super::{flags, spec_from_create, spec_from_update, ServiceCommand};
+    use super::super::{flags, spec_from_create, ServiceCommand};
     use super::*;
 
     #[derive(Parser)]
@@ -160,15 +160,7 @@ mod tests {
         }
         let conf = &mut stored.task.container.configs[0];
         conf.name = std::mem::replace(&mut conf.id, "id-conf".into());
-        let update = |args: &[&str]| {
-            let mut all = vec!["update"];
-            all.extend_from_slice(args);
-            all.push("web");
-            let ServiceCommand::Update(a) = parse(&all).unwrap() else {
-                panic!("not an update")
-            };
-            spec_from_update(&a, &stored, &[])
-        };
+        let update = |args: &[&str]| super::super::tests::update_spec(&stored, &[], args);
         let spec = update(&[
             "--secret-rm=pw",
             "--secret-add=source=pw2,target=pw",

@@ -23,6 +23,21 @@ fn create_spec(args: &[&str]) -> Result<ServiceSpec> {
     }
 }
 
+/// `service update ARGS… NAME` applied to `stored`; `networks` resolves `--network-rm`.
+pub(super) fn update_spec(
+    stored: &ServiceSpec,
+    networks: &[types::Network],
+    args: &[&str],
+) -> Result<ServiceSpec> {
+    let mut all = vec!["update"];
+    all.extend_from_slice(args);
+    all.push(&stored.name);
+    let ServiceCommand::Update(a) = parse(&all).unwrap() else {
+        panic!("not an update")
+    };
+    spec_from_update(&a, stored, networks)
+}
+
 #[test]
 fn create_builds_the_whole_spec() {
     let spec = create_spec(&[
@@ -271,15 +286,7 @@ fn networks_are_added_with_aliases_and_removed_by_name_or_id() {
             spec: types::NetworkSpec::overlay(name),
         })
         .collect();
-    let update = |args: &[&str]| {
-        let mut all = vec!["update"];
-        all.extend_from_slice(args);
-        all.push("web");
-        let ServiceCommand::Update(a) = parse(&all).unwrap() else {
-            panic!("not an update")
-        };
-        spec_from_update(&a, &stored, &nets)
-    };
+    let update = |args: &[&str]| update_spec(&stored, &nets, args);
     let spec = update(&["--network-rm=front", "--network-add=extra"]).unwrap();
     let targets: Vec<&str> = spec
         .task
@@ -335,15 +342,7 @@ fn mounts_on_create_and_update() {
     .to_string();
     assert!(e.contains("--mount") && e.contains("`size`"), "{e}");
 
-    let update = |args: &[&str]| {
-        let mut all = vec!["update"];
-        all.extend_from_slice(args);
-        all.push("db");
-        let ServiceCommand::Update(a) = parse(&all).unwrap() else {
-            panic!("not an update")
-        };
-        spec_from_update(&a, &spec, &[])
-    };
+    let update = |args: &[&str]| update_spec(&spec, &[], args);
     let changed = update(&[
         "--mount-rm=/scratch",
         "--mount-add=type=bind,source=/srv,target=/var/lib/db,readonly",
