@@ -159,6 +159,29 @@ pub fn rfc3339_ms(unix_ms: i64) -> String {
     )
 }
 
+/// Removes each named object on its own, as docker does: one refusal does not stop the
+/// others. Prints each name removed and each refusal; fails naming how many were not removed.
+pub async fn remove_each<F, Fut>(names: &[String], what: &str, mut remove: F) -> Result<()>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut failed = 0;
+    for q in names {
+        match remove(q.clone()).await {
+            Ok(()) => println!("{q}"),
+            Err(e) => {
+                eprintln!("Error: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(anyhow::anyhow!("{n} {what}(s) not removed")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,28 +231,5 @@ mod tests {
         assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339_ms(1_714_564_800_123), "2024-05-01T12:00:00.123Z");
         assert_eq!(rfc3339_ms(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
-}
-
-/// Removes each named object on its own, as docker does: one refusal does not stop the
-/// others. Prints each name removed and each refusal; fails naming how many were not removed.
-pub async fn remove_each<F, Fut>(names: &[String], what: &str, mut remove: F) -> Result<()>
-where
-    F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
-{
-    let mut failed = 0;
-    for q in names {
-        match remove(q.clone()).await {
-            Ok(()) => println!("{q}"),
-            Err(e) => {
-                eprintln!("Error: {e:#}");
-                failed += 1;
-            }
-        }
-    }
-    match failed {
-        0 => Ok(()),
-        n => Err(anyhow::anyhow!("{n} {what}(s) not removed")),
     }
 }
