@@ -90,7 +90,7 @@ fn bad_create_flags_name_the_flag_and_the_fix() {
     assert!(e.contains("--reserve-memory") && e.contains("64M"), "{e}");
     let e = err(&["create", "--mode=global", "--replicas=2", "nginx"]);
     assert!(e.contains("--replicas") && e.contains("replicated"), "{e}");
-    let e = err(&["create", "--name=web_1", "nginx"]);
+    let e = err(&["create", "--name=web.1", "nginx"]);
     assert!(e.starts_with("invalid --name:"), "{e}");
     let e = err(&["create", "--constraint=node.rol==x", "nginx"]);
     assert!(e.starts_with("invalid --constraint:"), "{e}");

@@ -65,13 +65,24 @@ pub fn validate_node_spec(spec: &NodeSpec) -> Result<(), ValidationError> {
     validate_labels("spec.labels", spec.labels.keys())
 }
 
-/// Docker's rule: a DNS label of letters, digits and inner hyphens, at most 63 characters.
+/// SwarmKit's rule: letters and digits with inner `-` or `_` (a stack's services are
+/// `STACK_NAME`), at most 63 characters.
 pub fn validate_service_name(name: &str) -> Result<(), ValidationError> {
-    validate_dns_label("spec.name", name, "give the service a name such as `web`")
+    validate_name("spec.name", name, "give the service a name such as `web`", "-_")
 }
 
 /// A name other containers resolve: letters, digits and inner hyphens, at most 63 characters.
 fn validate_dns_label(field: &str, name: &str, empty_fix: &str) -> Result<(), ValidationError> {
+    validate_name(field, name, empty_fix, "-")
+}
+
+/// Letters, digits and the `inner` characters, beginning and ending with a letter or digit.
+fn validate_name(
+    field: &str,
+    name: &str,
+    empty_fix: &str,
+    inner: &str,
+) -> Result<(), ValidationError> {
     if name.is_empty() {
         return fail(field, format!("the name is empty; {empty_fix}"));
     }
@@ -81,19 +92,24 @@ fn validate_dns_label(field: &str, name: &str, empty_fix: &str) -> Result<(), Va
             format!("`{name}` is {} characters long; use at most 63", name.len()),
         );
     }
+    let allowed: Vec<String> = inner.chars().map(|c| format!("`{c}`")).collect();
+    let allowed = allowed.join(" and ");
     if let Some(c) = name
         .chars()
-        .find(|c| !c.is_ascii_alphanumeric() && *c != '-')
+        .find(|c| !c.is_ascii_alphanumeric() && !inner.contains(*c))
     {
         return fail(
             field,
-            format!("`{name}` contains {c:?}; use only letters, digits and `-`"),
+            format!("`{name}` contains {c:?}; use only letters, digits and {allowed}"),
         );
     }
-    if name.starts_with('-') || name.ends_with('-') {
+    let edge = |c: Option<char>| c.is_some_and(|c| inner.contains(c));
+    if edge(name.chars().next()) || edge(name.chars().last()) {
         return fail(
             field,
-            format!("`{name}` starts or ends with `-`; begin and end with a letter or digit"),
+            format!(
+                "`{name}` starts or ends with {allowed}; begin and end with a letter or digit"
+            ),
         );
     }
     Ok(())

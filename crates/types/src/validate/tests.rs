@@ -31,9 +31,14 @@ fn each_rule_names_its_field_and_fix() {
         (|s| s.name = String::new(), "spec.name", "empty"),
         (|s| s.name = "a".repeat(64), "spec.name", "use at most 63"),
         (
-            |s| s.name = "web_1".into(),
+            |s| s.name = "web.1".into(),
             "spec.name",
-            "use only letters, digits and `-`",
+            "use only letters, digits and `-` and `_`",
+        ),
+        (
+            |s| s.name = "web_".into(),
+            "spec.name",
+            "starts or ends with `-` and `_`",
         ),
         (
             |s| s.name = "-web".into(),
