@@ -45,6 +45,7 @@ mod scale_plot;
 mod scheduler;
 mod secrets;
 mod simnode;
+mod stacks;
 
 use std::path::PathBuf;
 
@@ -183,6 +184,11 @@ async fn main() -> Result<()> {
                     record(&mut report, "f. mesh (lab)", r);
                     let r = propagation::lab(&mut report, &lab, flags.quick).await;
                     record(&mut report, "f. propagation (lab)", r);
+                }
+                if flags.wants('k') {
+                    section("k. stack deploy vs docker stack deploy");
+                    let r = stacks::run(&mut report, &lab).await;
+                    record(&mut report, "k. stacks (lab)", r);
                 }
                 if flags.wants('s') {
                     section("s. secrets and configs on the lab");
