@@ -81,23 +81,10 @@ fn lab_2_three_replicas_one_per_node_mesh_reaches_all() -> Result<()> {
         return Ok(());
     };
     let _t = Timer::start("scenario 2: nginx-demo, 3 replicas on :80");
-    lab.create_service(
-        "nginx-demo",
-        &[
-            "--replicas",
-            "3",
-            "--publish",
-            "80:80",
-            "swarmd/whoami:latest",
-        ],
-    )?;
+    lab.create_service("nginx-demo", WHOAMI_3_ON_80)?;
     let tasks = lab.wait_running("nginx-demo", 3, CONVERGE)?;
     lab.show(&["service", "ps", "nginx-demo"])?;
-    let nodes: BTreeSet<&str> = tasks.iter().map(|t| t.node.as_str()).collect();
-    ensure!(
-        nodes.len() == 3,
-        "3 replicas are not one per node: {tasks:?}"
-    );
+    one_per_node(&tasks)?;
 
     lab.wait_mesh(&all_nodes(), 80, 80, &tasks, CONVERGE)?;
     lab.assert_mesh_reaches(&all_nodes(), 80, 12, &tasks)?;
@@ -133,6 +120,25 @@ fn lab_3_manager_only_service_on_3000_reachable_from_all_nodes() -> Result<()> {
     );
     lab.wait_mesh(&all_nodes(), 3000, 3000, &tasks, CONVERGE)?;
     lab.assert_mesh_reaches(&all_nodes(), 3000, 3, &tasks)?;
+    Ok(())
+}
+
+/// Scenarios 2, 5, 6 and 7: three `swarmd/whoami` replicas published on 80.
+const WHOAMI_3_ON_80: &[&str] = &[
+    "--replicas",
+    "3",
+    "--publish",
+    "80:80",
+    "swarmd/whoami:latest",
+];
+
+/// The replicas run one per node, as the scheduler's spread promises on an idle lab.
+fn one_per_node(tasks: &[Replica]) -> Result<()> {
+    let nodes: BTreeSet<&str> = tasks.iter().map(|t| t.node.as_str()).collect();
+    ensure!(
+        nodes.len() == 3,
+        "3 replicas are not one per node: {tasks:?}"
+    );
     Ok(())
 }
 
@@ -351,22 +357,9 @@ fn lab_5_worker_crash_replica_recreated_mesh_keeps_answering() -> Result<()> {
         return Ok(());
     };
     let _t = Timer::start("scenario 5: HA, kill worker2");
-    lab.create_service(
-        "ha-web",
-        &[
-            "--replicas",
-            "3",
-            "--publish",
-            "80:80",
-            "swarmd/whoami:latest",
-        ],
-    )?;
+    lab.create_service("ha-web", WHOAMI_3_ON_80)?;
     let before = lab.wait_running("ha-web", 3, CONVERGE)?;
-    let nodes: BTreeSet<&str> = before.iter().map(|t| t.node.as_str()).collect();
-    ensure!(
-        nodes.len() == 3,
-        "3 replicas are not one per node: {before:?}"
-    );
+    one_per_node(&before)?;
     lab.wait_mesh(&all_nodes(), 80, 80, &before, CONVERGE)?;
     lab.show(&["service", "ps", "ha-web"])?;
     let lost = before
@@ -489,16 +482,7 @@ fn lab_6_scale_3_6_2_mesh_follows() -> Result<()> {
         return Ok(());
     };
     let _t = Timer::start("scenario 6: scale 3 -> 6 -> 2");
-    lab.create_service(
-        "scaled",
-        &[
-            "--replicas",
-            "3",
-            "--publish",
-            "80:80",
-            "swarmd/whoami:latest",
-        ],
-    )?;
+    lab.create_service("scaled", WHOAMI_3_ON_80)?;
     for n in [3usize, 6, 2] {
         let t0 = Instant::now();
         if n != 3 {
@@ -550,16 +534,7 @@ fn lab_7_node_mesh_and_network_inspect_show_the_overlay() -> Result<()> {
             "swarmd/visualizer:latest",
         ],
     )?;
-    lab.create_service(
-        "web",
-        &[
-            "--replicas",
-            "3",
-            "--publish",
-            "80:80",
-            "swarmd/whoami:latest",
-        ],
-    )?;
+    lab.create_service("web", WHOAMI_3_ON_80)?;
     let viz = lab.wait_running("viz", 1, CONVERGE)?;
     let web = lab.wait_running("web", 3, CONVERGE)?;
     lab.wait_mesh(&all_nodes(), 80, 80, &web, CONVERGE)?;
