@@ -3,6 +3,7 @@
 //! - [`client`]: connecting over the unix socket or TCP, gRPC errors as messages
 //! - [`cluster`], [`node`], [`service`], [`network`]: one module per verb group
 //! - [`data`]: `secret` and `config`, one implementation for both kinds
+//! - [`stack`]: compose files deployed as a stack (mapping in the `compose` crate)
 //! - [`mesh`]: `node mesh`, the ipvsadm-style table
 //! - [`progress`]: waiting for a service to converge, with per-task progress
 //! - [`parse`], [`output`]: flag values in, tables and JSON out (pure, unit-tested)
@@ -20,6 +21,7 @@ mod parse_data;
 mod parse_mount;
 mod progress;
 mod service;
+mod stack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,9 +64,18 @@ enum Command {
     /// Manage configs
     #[command(subcommand)]
     Config(data::DataCommand),
+    /// Manage stacks (compose files deployed as services, networks, secrets and configs)
+    #[command(subcommand)]
+    Stack(stack::StackCommand),
 }
 
 async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    // `stack config` needs no cluster: done once the files are read.
+    if let Command::Stack(c) = &mut cli.command {
+        if c.preflight()? {
+            return Ok(());
+        }
+    }
     match &mut cli.command {
         Command::Service(c) => c.preflight()?,
         Command::Network(c) => c.preflight()?,
@@ -87,6 +98,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Network(c) => network::run(&mut control, c).await,
         Command::Secret(c) => data::run(&mut control, types::DataKind::Secret, c).await,
         Command::Config(c) => data::run(&mut control, types::DataKind::Config, c).await,
+        Command::Stack(c) => stack::run(&mut control, c).await,
     }
 }
 

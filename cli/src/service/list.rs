@@ -119,20 +119,24 @@ pub async fn ls(client: &mut Control, args: LsArgs) -> Result<()> {
     let format = Format::parse(args.format.as_deref())?;
     let services = list_services(client).await?;
     let tasks = list_tasks(client, pc::ListTasksRequest::default()).await?;
-    let rows = ls_rows(&services, &tasks);
-    if args.quiet {
+    print_services(&services, &tasks, args.quiet, format);
+    Ok(())
+}
+
+/// Prints services as `service ls` does (also `stack services`): IDs only with `quiet`.
+pub fn print_services(services: &[Service], tasks: &[Task], quiet: bool, format: Format) {
+    if quiet {
         let mut ids: Vec<&Service> = services.iter().collect();
         ids.sort_by(|a, b| a.spec.name.cmp(&b.spec.name));
         ids.iter().for_each(|s| println!("{}", s.id));
-        return Ok(());
+        return;
     }
     print_rows(
         format,
         &["ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"],
         &["ID", "Name", "Mode", "Replicas", "Image", "Ports"],
-        &rows,
+        &ls_rows(services, tasks),
     );
-    Ok(())
 }
 
 /// A `-f key=value` filter of `ps`.

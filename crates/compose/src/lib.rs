@@ -7,6 +7,7 @@
 //! - [`plan`]: maps a [`Project`] to a [`StackPlan`] of `types` specs with the stack's names
 //!   and labels (`map_top`, `map_service`, `map_attach`)
 //! - `scalar` and `model`: the file format as serde structs; [`units`]: `1m30s`, `512M`
+//! - `config_out`: the merged document back as YAML, for `stack config`
 //! - [`error`]: every error names the key path and, when found (`locate`), the line
 //!
 //! Validation is not repeated here: the control API checks the specs; this crate reports only
@@ -24,6 +25,7 @@
 //! `serde_yaml`; `serde_yml` is deprecated too) into a `Value`, and read into the structs of
 //! `model` with `serde_path_to_error`, which gives the key path of every type error.
 
+mod config_out;
 mod envfile;
 pub mod error;
 mod interpolate;

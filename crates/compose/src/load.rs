@@ -30,6 +30,8 @@ pub struct Project {
     /// Keys valid in compose that a swarm does not apply, sorted (`build`, `links`).
     pub(crate) ignored: Vec<String>,
     pub(crate) sources: Vec<Source>,
+    /// The merged, interpolated document the model was read from, for `stack config`.
+    pub(crate) merged: Value,
 }
 
 impl Project {
@@ -120,7 +122,7 @@ pub fn load_sources(
     }
     let merged = merged.unwrap_or(Value::Mapping(Default::default()));
     let ignored = crate::keys::check_keys(&merged).map_err(|e| locate_in(&sources, e))?;
-    let mut file: ComposeFile = serde_path_to_error::deserialize(merged).map_err(|e| {
+    let mut file: ComposeFile = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
         let key = e.path().to_string();
         locate_in(
             &sources,
@@ -132,6 +134,7 @@ pub fn load_sources(
         file,
         ignored,
         sources,
+        merged,
     })
 }
 

@@ -108,6 +108,16 @@ impl GatewayPool {
     }
 }
 
+/// An address of the node, on another interface than the gateway bridge, inside the gateway
+/// subnet: the node routes that subnet elsewhere already (Docker's own `docker_gwbridge` on
+/// 172.18.0.0/16, say), and tasks' traffic would go astray.
+pub fn clash(subnet: Ipv4Net, bridge: Option<u32>, addrs: &[(u32, Ipv4Addr)]) -> Option<Ipv4Addr> {
+    addrs
+        .iter()
+        .find(|(index, ip)| Some(*index) != bridge && subnet.contains(ip))
+        .map(|(_, ip)| *ip)
+}
+
 /// The table's script: replaced whole, atomically, as the mesh's is.
 pub fn ruleset(bridge: &str, subnet: Ipv4Net) -> String {
     let mut s = String::new();
@@ -201,6 +211,16 @@ impl Gateway {
             config.underlay_addr,
             None,
         );
+        if self.bridge.is_none() {
+            let ours = links::by_name(handle, name).await?.map(|l| l.header.index);
+            let addrs = links::all_ipv4_addrs(handle).await?;
+            if let Some(ip) = clash(self.pool.subnet(), ours, &addrs) {
+                return Err(DataplaneError::InvalidInput(format!(
+                    "the gateway subnet {} holds {ip}, an address of this node on another interface; start swarmd with --gateway-subnet and a free subnet (given when the node is created or joins)",
+                    self.pool.subnet()
+                )));
+            }
+        }
         let index = overlay.ensure_bridge(&spec).await?;
         nft::run_script(
             &ruleset(name, self.pool.subnet()),

@@ -74,3 +74,21 @@ fn the_table_isolates_the_bridge_and_masquerades_egress() {
     assert!(at("iifname \"swarm-gw\" oifname") < at("ct state established"));
     assert!(at("ct status dnat accept") < at("\t\toifname \"swarm-gw\" drop"));
 }
+
+#[test]
+fn a_subnet_the_node_uses_elsewhere_is_refused() {
+    let subnet = net("172.18.0.0/16");
+    let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let addrs = [
+        (1, ip("127.0.0.1")),
+        (7, ip("172.18.0.1")),
+        (9, ip("10.0.0.5")),
+    ];
+    assert_eq!(clash(subnet, None, &addrs), Some(ip("172.18.0.1")));
+    assert_eq!(
+        clash(subnet, Some(7), &addrs),
+        None,
+        "our own bridge's address"
+    );
+    assert_eq!(clash(net("172.19.0.0/16"), None, &addrs), None);
+}

@@ -89,6 +89,24 @@ pub fn controller(link: &LinkMessage) -> Option<u32> {
     })
 }
 
+/// Every IPv4 address of the namespace, with the index of the interface holding it.
+pub async fn all_ipv4_addrs(handle: &Handle) -> Result<Vec<(u32, Ipv4Addr)>> {
+    let mut req = handle.address().get().execute();
+    let mut out = Vec::new();
+    while let Some(msg) = req
+        .try_next()
+        .await
+        .map_err(DataplaneError::netlink("list addresses"))?
+    {
+        for attr in &msg.attributes {
+            if let AddressAttribute::Address(IpAddr::V4(ip)) = attr {
+                out.push((msg.header.index, *ip));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// IPv4 addresses with prefix length on interface `index`.
 pub async fn ipv4_addrs(handle: &Handle, index: u32) -> Result<Vec<(Ipv4Addr, u8)>> {
     let mut req = handle

@@ -68,7 +68,12 @@ pub fn validate_node_spec(spec: &NodeSpec) -> Result<(), ValidationError> {
 /// SwarmKit's rule: letters and digits with inner `-` or `_` (a stack's services are
 /// `STACK_NAME`), at most 63 characters.
 pub fn validate_service_name(name: &str) -> Result<(), ValidationError> {
-    validate_name("spec.name", name, "give the service a name such as `web`", "-_")
+    validate_name(
+        "spec.name",
+        name,
+        "give the service a name such as `web`",
+        "-_",
+    )
 }
 
 /// A name other containers resolve: letters, digits and inner hyphens, at most 63 characters.
@@ -107,9 +112,7 @@ fn validate_name(
     if edge(name.chars().next()) || edge(name.chars().last()) {
         return fail(
             field,
-            format!(
-                "`{name}` starts or ends with {allowed}; begin and end with a letter or digit"
-            ),
+            format!("`{name}` starts or ends with {allowed}; begin and end with a letter or digit"),
         );
     }
     Ok(())
