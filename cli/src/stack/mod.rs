@@ -64,6 +64,10 @@ pub struct DeployArgs {
     /// Prune services that are no longer referenced
     #[arg(long)]
     pub prune: bool,
+    /// Accepted as docker takes it; whatever the value, no image is looked up in a registry
+    /// (each node runs the images its engine holds)
+    #[arg(long, value_name = "always|changed|never", value_parser = ["always", "changed", "never"], default_value = "never")]
+    pub resolve_image: String,
     /// Create every service at once, without waiting for its `depends_on` dependencies to run
     /// (by default they are waited for, up to --timeout each: docker ignores depends_on)
     #[arg(long, short = 'd', action = ArgAction::Set, default_value_t = false,
