@@ -158,7 +158,7 @@ async fn main() -> Result<()> {
     }
 
     let lab = lab::Lab::new(examples::repo_root().join("integration/lab/lab.sh"));
-    let lab_parts = ['d', 'e', 'f', 's', 'v']
+    let lab_parts = ['d', 'e', 'f', 'k', 's', 'v']
         .into_iter()
         .any(|s| flags.wants(s));
     if root && lab_parts {
@@ -221,6 +221,8 @@ async fn main() -> Result<()> {
             "d. convergence",
             "e. failover (lab)",
             "f. mesh",
+            "k. stacks (lab)",
+            "s. secrets (lab)",
             "v. user network (lab)",
         ] {
             report.missing(s, "all", NEEDS_ROOT);
