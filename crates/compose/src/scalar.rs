@@ -97,21 +97,32 @@ pub struct Words(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for Words {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Vec<String>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
-                shlex::split(v).ok_or_else(|| E::custom(format!("unbalanced quotes in {v:?}")))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<String>, A::Error> {
-                strings(seq)
-            }
-        }
-        d.deserialize_any(V).map(Words)
+        string_or_list(d, |v| {
+            shlex::split(v).ok_or_else(|| format!("unbalanced quotes in {v:?}"))
+        })
+        .map(Words)
     }
+}
+
+/// A list of strings as given, or a string turned into one by `words`.
+fn string_or_list<'de, D: Deserializer<'de>>(
+    d: D,
+    words: fn(&str) -> Result<Vec<String>, String>,
+) -> Result<Vec<String>, D::Error> {
+    struct V(fn(&str) -> Result<Vec<String>, String>);
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a string or a list of strings")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            (self.0)(v).map_err(E::custom)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<String>, A::Error> {
+            strings(seq)
+        }
+    }
+    d.deserialize_any(V(words))
 }
 
 fn strings<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<String>, A::Error> {
@@ -129,20 +140,7 @@ pub struct HealthTest(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for HealthTest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Vec<String>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
-                Ok(vec!["CMD-SHELL".into(), v.to_string()])
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Vec<String>, A::Error> {
-                strings(seq)
-            }
-        }
-        d.deserialize_any(V).map(HealthTest)
+        string_or_list(d, |v| Ok(vec!["CMD-SHELL".into(), v.to_string()])).map(HealthTest)
     }
 }
 
