@@ -30,9 +30,9 @@ async fn invalid_specs_are_refused_naming_the_field_and_change_nothing() {
     let mut cases: Vec<(types::ServiceSpec, Code, Vec<&str>)> = vec![
         (spec(""), Code::InvalidArgument, vec!["spec.name", "empty"]),
         (
-            spec("web_1"),
+            spec("web.1"),
             Code::InvalidArgument,
-            vec!["spec.name", "web_1"],
+            vec!["spec.name", "web.1"],
         ),
         (spec("-web"), Code::InvalidArgument, vec!["spec.name"]),
         (
