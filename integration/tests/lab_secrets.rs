@@ -22,6 +22,8 @@ use support_lab::*;
 
 const CONVERGE: Duration = Duration::from_secs(60);
 const SERVICE: &str = "sec-web";
+/// The config's text.
+const CONF: &str = "listen 8080\n";
 
 /// Removes the service, then the secret, the config and the local data files, when dropped.
 struct Cleanup<'a> {
@@ -59,11 +61,20 @@ fn files_holding(dir: &std::path::Path, needle: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The forms a value's bytes take on disk: as they are, and as the store's JSON writes a byte
-/// string (`[115,119,108,…]`).
-fn disk_forms(value: &str) -> [String; 2] {
+/// The forms a value's bytes take on disk: as they are, as the store's JSON writes data (one
+/// base64 string, asked of the store's own type), and as earlier versions wrote it (an array of
+/// numbers).
+fn disk_forms(value: &str) -> [String; 3] {
+    let spec = types::DataSpec {
+        data: value.as_bytes().to_vec(),
+        ..Default::default()
+    };
+    let stored = serde_json::to_value(&spec).expect("a spec is JSON")["data"]
+        .as_str()
+        .expect("data is a string")
+        .to_string();
     let numbers: Vec<String> = value.bytes().map(|b| b.to_string()).collect();
-    [value.to_string(), numbers.join(",")]
+    [value.to_string(), stored, numbers.join(",")]
 }
 
 /// Files under the node's directory holding `value` in any of its forms.
@@ -88,7 +99,7 @@ fn lab_10_secrets_and_configs_reach_every_node_and_no_disk() -> Result<()> {
     let pw_file = PathBuf::from(format!("/tmp/swl-pw-{}", std::process::id()));
     let conf_file = PathBuf::from(format!("/tmp/swl-conf-{}", std::process::id()));
     std::fs::write(&pw_file, &value)?;
-    std::fs::write(&conf_file, "listen 8080\n")?;
+    std::fs::write(&conf_file, CONF)?;
     let _cleanup = Cleanup {
         lab: &lab,
         files: vec![pw_file.clone(), conf_file.clone()],
@@ -134,11 +145,7 @@ fn lab_10_secrets_and_configs_reach_every_node_and_no_disk() -> Result<()> {
         )?;
         println!("{} on {}:\n{modes}", t.name, t.node);
         ensure!(pw == value, "{}: /run/secrets/swl-pw is {pw:?}", t.name);
-        ensure!(
-            conf == "listen 8080\n",
-            "{}: /etc/app.conf is {conf:?}",
-            t.name
-        );
+        ensure!(conf == CONF, "{}: /etc/app.conf is {conf:?}", t.name);
         for want in [
             "/run/secrets/swl-pw 444 0:0",
             "/run/secrets/pw2 400 1000:1000",
@@ -169,8 +176,10 @@ fn lab_10_secrets_and_configs_reach_every_node_and_no_disk() -> Result<()> {
     }
 
     // The same look finds what is stored in plain: a config's text in the Raft log.
-    let control = node_files_holding("manager", "listen 8080")?;
-    println!("$ find .../manager -xdev -type f | xargs grep -l 'listen 8080'   -> {control:?}");
+    // (The whole text, as the store encodes it: base64 matches only whole values.)
+    let [_, stored, _] = disk_forms(CONF);
+    let control = files_holding(&lab_dir().join("manager"), &stored)?;
+    println!("$ find .../manager -xdev -type f | xargs grep -l {stored}   (the config, as stored) -> {control:?}");
     ensure!(
         control.iter().any(|f| f.ends_with(".redb")),
         "the search does not see the Raft store: {control:?}"
