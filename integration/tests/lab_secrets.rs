@@ -163,11 +163,10 @@ fn lab_10_secrets_and_configs_reach_every_node_and_no_disk() -> Result<()> {
 
     // Not on any node's disk, not in any log: the Raft log and snapshots hold it sealed.
     for (node, _) in NODES {
-        let dir = lab_dir().join(node);
-        let found = files_holding(&dir, &value)?;
+        let found = node_files_holding(node, &value)?;
         println!(
-            "$ find {} -xdev -type f | xargs grep -l SECRET   -> {found:?}",
-            dir.display()
+            "$ find {}/{node} -xdev -type f | xargs grep -l SECRET (plain, stored, numbers)   -> {found:?}",
+            lab_dir().display()
         );
         ensure!(
             found.is_empty(),
