@@ -101,16 +101,7 @@ fn main() {
     let w1 = c.add_task("w1", 1, 1);
     c.apply(&[("web", vec![ingress_port(8080, TASK_PORT as u32)], vec![&w1])]);
     // The client reaches task IPs through the task's node (plain routing, no VXLAN, no NAT).
-    lab::sh(&[
-        "ip",
-        "-n",
-        &c.lab.ns_name("cl"),
-        "route",
-        "add",
-        "10.255.0.0/16",
-        "via",
-        &c.nodes[1].underlay.to_string(),
-    ]);
+    c.route_client_via("10.255.0.0/16", 1);
 
     // swarmd lets outside traffic into the ingress bridge only when the node translated it
     // (mesh traffic). The direct path dials the task's own IP on another port that its node

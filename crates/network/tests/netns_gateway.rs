@@ -131,16 +131,7 @@ fn tasks_off_ingress_leave_through_the_gateway_and_reach_no_other_task() {
     let blocked = http::get(&c.lab.ns_path("g1"), to(ingress_task.addr));
     assert!(blocked.is_err(), "g1 reached an ingress task: {blocked:?}");
     // Nor does the outside reach it, even routing the gateway subnet through the node.
-    lab::sh(&[
-        "ip",
-        "-n",
-        &c.lab.ns_name("cl"),
-        "route",
-        "add",
-        "172.18.0.0/16",
-        "via",
-        &c.nodes[0].underlay.to_string(),
-    ]);
+    c.route_client_via("172.18.0.0/16", 0);
     let blocked = http::get(&c.client_ns, to(g1_addr));
     assert!(
         blocked.is_err(),

@@ -84,6 +84,14 @@ impl Cluster {
         (t, pid)
     }
 
+    /// Makes the client route `subnet` through node `node`'s underlay address, as a LAN host
+    /// could.
+    pub fn route_client_via(&self, subnet: &str, node: usize) {
+        let via = self.nodes[node].underlay.to_string();
+        let cl = self.lab.ns_name("cl");
+        super::sh(&["ip", "-n", &cl, "route", "add", subnet, "via", &via]);
+    }
+
     pub fn node_addr(&self, node: usize, port: u16) -> SocketAddr {
         SocketAddr::from((self.nodes[node].underlay, port))
     }
