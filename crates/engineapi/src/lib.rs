@@ -91,7 +91,7 @@ pub fn router(engine: Shared) -> Router {
         .route("/_ping", get(system::ping).head(system::ping))
         .route("/version", get(system::version))
         .route("/info", get(system::info))
-        .route("/swarm", get(system::swarm))
+        .route("/swarm", get(system::swarm_inspect))
         .route("/swarm/update", post(system::swarm_update))
         .route("/swarm/init", post(system::already_in_swarm))
         .route("/swarm/join", post(system::already_in_swarm))

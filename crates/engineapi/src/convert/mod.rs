@@ -6,6 +6,8 @@
 //! `DNSConfig: {}`, `Placement.Platforms` on every create); any other value is refused with
 //! its path, because dropping it would run something other than what the user asked for.
 
+pub mod cluster;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use api::objects as pb;

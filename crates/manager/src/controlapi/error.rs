@@ -73,8 +73,9 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             // The store's own text lacks the way out; every caller of these can act on it.
+            // It starts with swarmkit's words, which scripts written for Docker match.
             ApiError::Store(StoreError::Conflict { kind, id, .. }) => format!(
-                "{kind} {id} was changed by someone else since it was read; inspect it again and retry"
+                "update out of sequence: {kind} {id} was changed by someone else since it was read; inspect it again and retry"
             ),
             ApiError::Store(StoreError::NoLeader(why)) => format!(
                 "the cluster has no reachable leader ({why}); the write was not committed, retry once a majority of managers is up"
