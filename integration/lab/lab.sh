@@ -56,6 +56,7 @@ usage: lab.sh COMMAND [ARGS]
   sh NODE [CMD...]                 a shell (or CMD) inside NODE's network namespace
   curl NODE URL [CURL ARGS...]     curl from inside NODE (--max-time $CURL_TIMEOUT)
   docker NODE ARGS...              docker against NODE's private engine
+  dockerapi NODE ARGS...           the real docker CLI against NODE's swarmd (its Engine API)
   logs NODE [swarmd|dockerd|containerd]   the last lines of a daemon's log
   kill NODE                        kill -9 NODE's swarmd, dockerd and containerd (node crash)
   restart NODE                     (re)start NODE's engine and swarmd
@@ -782,6 +783,13 @@ cmd_docker() {
     exec docker -H "unix://$(docker_sock "$n")" "$@"
 }
 
+cmd_dockerapi() {
+    need_node "${1:-}"
+    local n=$1
+    shift
+    DOCKER_HOST="unix://$(swarmd_dir "$n")/docker.sock" exec docker "$@"
+}
+
 cmd_logs() {
     need_node "${1:-}"
     local f
@@ -864,6 +872,7 @@ main() {
     sh) cmd_sh "$@" ;;
     curl) cmd_curl "$@" ;;
     docker) cmd_docker "$@" ;;
+    dockerapi) cmd_dockerapi "$@" ;;
     logs) cmd_logs "$@" ;;
     kill) cmd_kill "$@" ;;
     restart) cmd_restart "$@" ;;

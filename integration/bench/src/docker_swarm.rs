@@ -95,6 +95,10 @@ impl DockerSwarm {
         Ok(peer)
     }
 
+    pub fn socket(&self) -> PathBuf {
+        self.dir.join("docker.sock")
+    }
+
     pub fn host(&self) -> String {
         format!("unix://{}/docker.sock", self.dir.display())
     }
@@ -105,32 +109,7 @@ impl DockerSwarm {
 
     /// One Engine API call (HTTP/1.1, connection closed after it): status and body.
     pub fn api(&self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-        let mut s = UnixStream::connect(self.dir.join("docker.sock"))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let request = format!(
-            "{method} /v1.41{path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(request.as_bytes())?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw)?;
-        let raw = String::from_utf8_lossy(&raw);
-        let (head, rest) = raw.split_once("\r\n\r\n").context("no HTTP header")?;
-        let status: u16 = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .context("no HTTP status")?;
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(rest)
-        } else {
-            rest.to_string()
-        };
-        Ok((status, body))
+        call(&self.socket(), method, &format!("/v1.41{path}"), body)
     }
 
     /// Creates a replicated service of `image` (no registry lookup: the image is local).
@@ -278,6 +257,38 @@ fn dechunk(mut rest: &str) -> String {
         rest = after.trim_start_matches("\r\n");
     }
     out
+}
+
+/// One Engine API call on the unix socket `socket` (any engine: Docker's or swarmd's), HTTP/1.1
+/// with the connection closed after it: status and body.
+pub fn call(socket: &Path, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    let mut s = UnixStream::connect(socket)
+        .with_context(|| format!("connecting to {}", socket.display()))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, rest) = raw.split_once("\r\n\r\n").context("no HTTP header")?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Ok((status, body))
 }
 
 /// Percent-encodes what a query string cannot hold.

@@ -12,6 +12,7 @@
 //!   on the lab with 1,000 published services.
 //! - [`resolver`] n. the embedded DNS's answer latency at 5,000 queries/s; [`overlay`] v. on
 //!   the lab: VIP vs direct from a client container, task RUNNING → its name on every node.
+//! - [`engine_api`] x. the real docker CLI against swarmd's Engine API and Docker's swarm mode.
 //! - [`scale`] h. swarm2k/3k-style scale: 3 managers + thousands of [`simnode`]s ([`fleet`]),
 //!   up to 100,000 tasks, and [`scale_faults`] under that load. Long: only with `--only h`.
 //!
@@ -24,6 +25,7 @@ mod convergence;
 mod dnsload;
 mod docker_names;
 mod docker_swarm;
+mod engine_api;
 mod examples;
 mod fleet;
 #[allow(dead_code)] // shared with the fault tests: each binary uses a part of it
@@ -149,6 +151,15 @@ async fn main() -> Result<()> {
         section("n. embedded DNS");
         let r = resolver::run(&mut report, flags.quick);
         record(&mut report, "n. resolver", r);
+    }
+    if flags.wants('x') {
+        if root {
+            section("x. Engine API vs Docker swarm mode");
+            let r = engine_api::run(&mut report, &bins, flags.quick).await;
+            record(&mut report, "x. Engine API", r);
+        } else {
+            report.missing("x. Engine API", "all", NEEDS_ROOT);
+        }
     }
     if flags.wants('h') {
         section(scale::SECTION);

@@ -292,6 +292,29 @@ impl Lab {
         Ok(self.lab_ok(&full, Duration::from_secs(90))?.stdout)
     }
 
+    /// The real docker CLI against the manager's swarmd (its Engine API socket), whatever the
+    /// exit; printed like a user would see it.
+    pub fn docker(&self, args: &[&str]) -> Result<Out> {
+        let mut full = vec!["dockerapi", "manager"];
+        full.extend_from_slice(args);
+        let out = self.lab(&full, Duration::from_secs(120))?;
+        println!("$ docker {}\n{}", args.join(" "), out.both().trim_end());
+        Ok(out)
+    }
+
+    /// `docker ARGS…` that must succeed; its stdout.
+    pub fn docker_ok(&self, args: &[&str]) -> Result<String> {
+        let out = self.docker(args)?;
+        ensure!(
+            out.ok(),
+            "`docker {}` failed (exit {:?}): {}",
+            args.join(" "),
+            out.code,
+            out.both()
+        );
+        Ok(out.stdout)
+    }
+
     /// `swarmctl ARGS…`, printed like a user would see it (for the test log).
     pub fn show(&self, args: &[&str]) -> Result<String> {
         let out = self.ctl(args)?;
