@@ -92,15 +92,23 @@ mod tests {
         assert!(e.message().starts_with("invalid JSON:"), "{}", e.message());
         let e = parse::<ServiceSpec>(b"").unwrap_err();
         assert!(e.message().contains("EOF"), "{}", e.message());
-        let e = parse::<ServiceSpec>(br#"{"Name":"web","TaskTemplate":{"ContainerSpec":{"Imaeg":"x"}}}"#)
-            .unwrap_err();
+        let e = parse::<ServiceSpec>(
+            br#"{"Name":"web","TaskTemplate":{"ContainerSpec":{"Imaeg":"x"}}}"#,
+        )
+        .unwrap_err();
         assert!(
-            e.message().contains("unknown field TaskTemplate.ContainerSpec.Imaeg"),
+            e.message()
+                .contains("unknown field TaskTemplate.ContainerSpec.Imaeg"),
             "{}",
             e.message()
         );
-        let e = parse::<ServiceSpec>(br#"{"Mode":{"Replicated":{"Replicas":"three"}}}"#).unwrap_err();
-        assert!(e.message().contains("Mode.Replicated.Replicas"), "{}", e.message());
+        let e =
+            parse::<ServiceSpec>(br#"{"Mode":{"Replicated":{"Replicas":"three"}}}"#).unwrap_err();
+        assert!(
+            e.message().contains("Mode.Replicated.Replicas"),
+            "{}",
+            e.message()
+        );
         let ok = parse::<ServiceSpec>(br#"{"Name":"web","Networks":null}"#);
         assert!(ok.is_ok(), "nulls are absent fields");
     }

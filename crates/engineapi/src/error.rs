@@ -84,11 +84,17 @@ mod tests {
     #[test]
     fn codes_map_to_the_statuses_the_cli_reads() {
         let e = EngineError::from(tonic::Status::not_found("service web not found"));
-        assert_eq!((e.status(), e.message()), (StatusCode::NOT_FOUND, "service web not found"));
+        assert_eq!(
+            (e.status(), e.message()),
+            (StatusCode::NOT_FOUND, "service web not found")
+        );
         let e = EngineError::from(tonic::Status::already_exists("x"));
         assert_eq!(e.status(), StatusCode::CONFLICT);
         let e = EngineError::from(tonic::Status::invalid_argument("x"));
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(EngineError::not_manager().status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            EngineError::not_manager().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -23,7 +23,9 @@ impl Filters {
         let value: Value = serde_json::from_str(raw)
             .map_err(|e| EngineError::bad_request(format!("invalid filter: {e}")))?;
         let Value::Object(map) = value else {
-            return Err(EngineError::bad_request("invalid filter: expected a JSON object"));
+            return Err(EngineError::bad_request(
+                "invalid filter: expected a JSON object",
+            ));
         };
         let mut filters = BTreeMap::new();
         for (key, values) in map {
@@ -41,7 +43,9 @@ impl Filters {
                     .map(|v| v.as_str().map(str::to_string))
                     .collect::<Option<_>>()
                     .ok_or_else(|| {
-                        EngineError::bad_request(format!("invalid filter '{key}': values must be strings"))
+                        EngineError::bad_request(format!(
+                            "invalid filter '{key}': values must be strings"
+                        ))
                     })?,
                 _ => {
                     return Err(EngineError::bad_request(format!(
@@ -97,8 +101,11 @@ mod tests {
 
     #[test]
     fn both_forms_parse_and_unknown_keys_are_refused() {
-        let f = Filters::parse(Some(r#"{"name":{"web":true},"label":["a=b"]}"#), &["name", "label"])
-            .unwrap();
+        let f = Filters::parse(
+            Some(r#"{"name":{"web":true},"label":["a=b"]}"#),
+            &["name", "label"],
+        )
+        .unwrap();
         assert!(f.prefix("name", "web2"));
         assert!(!f.prefix("name", "api"));
         assert!(f.prefix("id", "anything"), "an absent key matches all");

@@ -58,7 +58,11 @@ pub struct Engine {
 pub type Shared = Arc<Engine>;
 
 impl Engine {
-    pub fn new(control: Option<ControlApi>, node_id: String, engine_socket: Option<PathBuf>) -> Self {
+    pub fn new(
+        control: Option<ControlApi>,
+        node_id: String,
+        engine_socket: Option<PathBuf>,
+    ) -> Self {
         Engine {
             control,
             node_id,
@@ -102,6 +106,7 @@ pub fn router(engine: Shared) -> Router {
         .merge(tasks::routes())
         .merge(networks::routes())
         .merge(data::routes())
+        .merge(logs::routes())
         .fallback(proxy::pass)
         .with_state(engine);
     version::wrap(routes)

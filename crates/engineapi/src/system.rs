@@ -25,13 +25,26 @@ use crate::Shared;
 
 /// `HEAD|GET /_ping`: `OK`, and the `Swarm` header that makes the CLI show its swarm commands.
 pub async fn ping(State(engine): State<Shared>) -> Response {
-    let role = if engine.is_manager() { "manager" } else { "worker" };
+    let role = if engine.is_manager() {
+        "manager"
+    } else {
+        "worker"
+    };
     let mut headers = HeaderMap::new();
     for (name, value) in [
-        (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_string()),
-        (header::CACHE_CONTROL, "no-cache, no-store, must-revalidate".to_string()),
+        (
+            header::CONTENT_TYPE,
+            "text/plain; charset=utf-8".to_string(),
+        ),
+        (
+            header::CACHE_CONTROL,
+            "no-cache, no-store, must-revalidate".to_string(),
+        ),
         (header::PRAGMA, "no-cache".to_string()),
-        (header::HeaderName::from_static("swarm"), format!("active/{role}")),
+        (
+            header::HeaderName::from_static("swarm"),
+            format!("active/{role}"),
+        ),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
@@ -107,7 +120,10 @@ pub async fn info(State(engine): State<Shared>) -> Result<Json<SystemInfo>, Engi
             .get_cluster(Request::new(pc::GetClusterRequest {}))
             .await?
             .into_inner();
-        let managers: Vec<&pb::Node> = nodes.iter().filter(|n| n.manager_status.is_some()).collect();
+        let managers: Vec<&pb::Node> = nodes
+            .iter()
+            .filter(|n| n.manager_status.is_some())
+            .collect();
         swarm.nodes = i64::try_from(nodes.len()).ok();
         swarm.managers = i64::try_from(managers.len()).ok();
         swarm.remote_managers = Some(
@@ -135,7 +151,9 @@ pub async fn info(State(engine): State<Shared>) -> Result<Json<SystemInfo>, Engi
 }
 
 /// `GET /swarm`: the cluster and its join tokens (`swarm join-token`).
-pub async fn swarm_inspect(State(engine): State<Shared>) -> Result<Json<bollard::models::Swarm>, EngineError> {
+pub async fn swarm_inspect(
+    State(engine): State<Shared>,
+) -> Result<Json<bollard::models::Swarm>, EngineError> {
     let cluster = engine
         .control()?
         .get_cluster(Request::new(pc::GetClusterRequest {}))
@@ -166,7 +184,9 @@ pub async fn swarm_update(
     let worker = flag(&params, "rotateWorkerToken");
     let manager = flag(&params, "rotateManagerToken");
     if flag(&params, "rotateManagerUnlockKey") {
-        return Err(crate::convert::unsupported("rotateManagerUnlockKey (autolock)"));
+        return Err(crate::convert::unsupported(
+            "rotateManagerUnlockKey (autolock)",
+        ));
     }
     if worker || manager {
         control
@@ -182,17 +202,37 @@ fn changed_field(sent: &SwarmSpec, current: &SwarmSpec) -> Option<&'static str> 
     fn changed<T: PartialEq + Default>(sent: Option<T>, current: Option<T>) -> bool {
         sent.is_some_and(|s| s != T::default() && Some(s) != current)
     }
-    let history = |s: &SwarmSpec| s.orchestration.as_ref().and_then(|o| o.task_history_retention_limit);
+    let history = |s: &SwarmSpec| {
+        s.orchestration
+            .as_ref()
+            .and_then(|o| o.task_history_retention_limit)
+    };
     let heartbeat = |s: &SwarmSpec| s.dispatcher.as_ref().and_then(|d| d.heartbeat_period);
     let expiry = |s: &SwarmSpec| s.ca_config.as_ref().and_then(|c| c.node_cert_expiry);
-    let autolock = |s: &SwarmSpec| s.encryption_config.as_ref().and_then(|e| e.auto_lock_managers);
+    let autolock = |s: &SwarmSpec| {
+        s.encryption_config
+            .as_ref()
+            .and_then(|e| e.auto_lock_managers)
+    };
     let labels = sent.labels.as_ref().is_some_and(|l| !l.is_empty());
     [
         ("Labels", labels),
-        ("Orchestration.TaskHistoryRetentionLimit", changed(history(sent), history(current))),
-        ("Dispatcher.HeartbeatPeriod", changed(heartbeat(sent), heartbeat(current))),
-        ("CAConfig.NodeCertExpiry", changed(expiry(sent), expiry(current))),
-        ("EncryptionConfig.AutoLockManagers", changed(autolock(sent), autolock(current))),
+        (
+            "Orchestration.TaskHistoryRetentionLimit",
+            changed(history(sent), history(current)),
+        ),
+        (
+            "Dispatcher.HeartbeatPeriod",
+            changed(heartbeat(sent), heartbeat(current)),
+        ),
+        (
+            "CAConfig.NodeCertExpiry",
+            changed(expiry(sent), expiry(current)),
+        ),
+        (
+            "EncryptionConfig.AutoLockManagers",
+            changed(autolock(sent), autolock(current)),
+        ),
     ]
     .into_iter()
     .find_map(|(name, changed)| changed.then_some(name))

@@ -117,10 +117,17 @@ mod tests {
 
     #[test]
     fn paths_split_and_versions_are_checked() {
-        assert_eq!(split("/v1.50/services"), Some((ApiVersion(1, 50), "/services")));
+        assert_eq!(
+            split("/v1.50/services"),
+            Some((ApiVersion(1, 50), "/services"))
+        );
         assert_eq!(split("/v1.44/_ping"), Some((ApiVersion(1, 44), "/_ping")));
         assert_eq!(split("/services"), None);
-        assert_eq!(split("/volumes"), None, "a path starting with v is not a version");
+        assert_eq!(
+            split("/volumes"),
+            None,
+            "a path starting with v is not a version"
+        );
         assert!(check(ApiVersion(1, 24)).is_ok());
         assert!(check(ApiVersion(1, 50)).is_ok());
         let new = check(ApiVersion(1, 51)).unwrap_err();
@@ -128,6 +135,9 @@ mod tests {
             new.message(),
             "client version 1.51 is too new. Maximum supported API version is 1.50"
         );
-        assert!(check(ApiVersion(1, 23)).unwrap_err().message().contains("too old"));
+        assert!(check(ApiVersion(1, 23))
+            .unwrap_err()
+            .message()
+            .contains("too old"));
     }
 }

@@ -9,9 +9,16 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn ping_says_which_swarm_role_answers_and_every_answer_carries_the_api_version() {
     let store = common::store().await;
-    for (api, role) in [(common::manager(&store), "active/manager"), (common::worker(), "active/worker")] {
+    for (api, role) in [
+        (common::manager(&store), "active/manager"),
+        (common::worker(), "active/worker"),
+    ] {
         for method in [Method::HEAD, Method::GET] {
-            let request = Request::builder().method(method.clone()).uri("/_ping").body(axum::body::Body::empty()).unwrap();
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/_ping")
+                .body(axum::body::Body::empty())
+                .unwrap();
             let response = api.clone().oneshot(request).await.unwrap();
             assert_eq!(response.status(), StatusCode::OK, "{method}");
             let h = response.headers();
@@ -36,7 +43,10 @@ async fn info_names_this_node_and_the_cluster() {
     assert_eq!(swarm["NodeID"], "m1");
     assert_eq!(swarm["ControlAvailable"], true);
     assert_eq!(swarm["LocalNodeState"], "active");
-    assert_eq!((swarm["Nodes"].as_i64(), swarm["Managers"].as_i64()), (Some(3), Some(1)));
+    assert_eq!(
+        (swarm["Nodes"].as_i64(), swarm["Managers"].as_i64()),
+        (Some(3), Some(1))
+    );
     assert_eq!(swarm["RemoteManagers"][0]["Addr"], "10.0.0.1:4242");
     assert_eq!(swarm["Cluster"]["ID"], "cluster1");
     assert_eq!(info["Name"], "node-1");
@@ -60,27 +70,54 @@ async fn join_tokens_rotate_and_run_time_settings_are_refused_unchanged() {
     let (status, body) = common::post(&api, &path, before["Spec"].clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, after) = common::get(&api, "/swarm").await;
-    assert_ne!(after["JoinTokens"]["Worker"], worker, "the worker token rotated");
-    assert_eq!(after["JoinTokens"]["Manager"], before["JoinTokens"]["Manager"]);
+    assert_ne!(
+        after["JoinTokens"]["Worker"], worker,
+        "the worker token rotated"
+    );
+    assert_eq!(
+        after["JoinTokens"]["Manager"],
+        before["JoinTokens"]["Manager"]
+    );
 
     let mut spec = after["Spec"].clone();
     spec["Dispatcher"]["HeartbeatPeriod"] = json!(9_000_000_000i64);
-    let (status, body) = common::post(&api, "/swarm/update?rotateWorkerToken=true&version=1", spec).await;
+    let (status, body) =
+        common::post(&api, "/swarm/update?rotateWorkerToken=true&version=1", spec).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().unwrap().starts_with("Spec.Dispatcher.HeartbeatPeriod:"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Spec.Dispatcher.HeartbeatPeriod:"),
+        "{body}"
+    );
     let (_, unchanged) = common::get(&api, "/swarm").await;
-    assert_eq!(unchanged["JoinTokens"], after["JoinTokens"], "a refused update rotates nothing");
+    assert_eq!(
+        unchanged["JoinTokens"], after["JoinTokens"],
+        "a refused update rotates nothing"
+    );
 }
 
 #[tokio::test]
 async fn workers_refuse_swarm_routes_with_dockers_text_and_init_says_already_in_a_swarm() {
     let (status, body) = common::get(&common::worker(), "/v1.50/swarm").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body["message"].as_str().unwrap().starts_with("This node is not a swarm manager."));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("This node is not a swarm manager."));
     let store = common::store().await;
     let (status, body) = common::post(&common::manager(&store), "/swarm/init", json!({})).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body["message"].as_str().unwrap().contains("already part of a swarm"));
-    let (status, _) = common::get(&common::manager(&store), "/distribution/nginx:latest/json").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "no registry: the CLI warns and sends the tag");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("already part of a swarm"));
+    let (status, _) =
+        common::get(&common::manager(&store), "/distribution/nginx:latest/json").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no registry: the CLI warns and sends the tag"
+    );
 }

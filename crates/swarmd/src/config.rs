@@ -93,6 +93,10 @@ pub struct Flags {
     /// on the ingress network. Node-local; kept from the node's creation or join on.
     #[arg(long, value_parser = parse_gateway_subnet)]
     pub gateway_subnet: Option<Ipv4Net>,
+    /// Where the Docker Engine API listens for the `docker` CLI (mode 0660), or `none`.
+    /// Default: `STATE_DIR/docker.sock`, on managers and workers alike.
+    #[arg(long, value_name = "unix:///PATH|none", value_parser = crate::engine_api::parse_flag)]
+    pub engine_api: Option<crate::engine_api::EngineApiFlag>,
 }
 
 fn parse_gateway_subnet(s: &str) -> Result<Ipv4Net, String> {

@@ -16,6 +16,7 @@ use types::{Node, NodeRole};
 use crate::bootstrap;
 use crate::certs;
 use crate::config::{prepare_state_dir, ExecutorKind, Flags, Identity, MeshChoice};
+use crate::engine_api;
 use crate::manager_runtime::{ManagerRuntime, RAFT_DIR};
 use crate::server;
 
@@ -102,6 +103,11 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
     let agent_task = tokio::spawn(agent.clone().run(agent_stop.clone()));
     let mut managers_rx = agent.watch_managers();
     let mut node_rx = agent.watch_node();
+    let local = server::LocalSockets {
+        state_dir: dir.clone(),
+        engine_api: engine_api::socket(&flags),
+        engine: engine_api::engine_socket(&identity),
+    };
     let renewal = tokio::spawn(certs::renewal_loop(
         creds.clone(),
         dir.clone(),
@@ -119,7 +125,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
         let server_stop = shutdown.child_token();
         let servers = server::serve(
             identity.listen_addr,
-            &dir,
+            &local,
             &identity.node_id,
             agent.clone(),
             runtime.as_ref(),
@@ -184,6 +190,9 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
         rt.stop().await;
     }
     let _ = std::fs::remove_file(dir.join(server::SOCKET_NAME));
+    if let Some(path) = &local.engine_api {
+        let _ = std::fs::remove_file(path);
+    }
     tracing::info!("stopped; containers keep running and are adopted on the next start");
     Ok(())
 }

@@ -6,6 +6,7 @@ mod bootstrap;
 mod certs;
 mod config;
 mod daemon;
+mod engine_api;
 mod manager_runtime;
 mod server;
 

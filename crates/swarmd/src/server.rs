@@ -1,6 +1,7 @@
-//! The node's gRPC servers: mutual TLS on the listen address (agent API for everyone; control,
-//! raft, dispatcher and membership on managers) and the local control socket (managers only,
-//! root-only by its 0600 mode, no certificate needed).
+//! The node's servers: gRPC with mutual TLS on the listen address (agent API for everyone;
+//! control, raft, dispatcher and membership on managers), the local control socket (managers
+//! only, root-only by its 0600 mode, no certificate needed), and the Docker Engine API socket
+//! (every node, see [`crate::engine_api`]).
 //!
 //! Who may call what over TCP, by the caller's certificate:
 //! - raft, agent: managers
@@ -15,7 +16,7 @@
 
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -55,10 +56,20 @@ fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
     Ok(socket.listen(1024)?)
 }
 
+/// The node's unix sockets, and the engine behind the Engine API.
+pub struct LocalSockets {
+    /// Where the control socket is created (managers).
+    pub state_dir: PathBuf,
+    /// The Engine API socket; `None` with `--engine-api none`.
+    pub engine_api: Option<PathBuf>,
+    /// The container engine that the Engine API's container routes go to.
+    pub engine: Option<PathBuf>,
+}
+
 /// Serves until `stop`. Returns the server tasks.
 pub fn serve(
     listen: SocketAddr,
-    state_dir: &Path,
+    local: &LocalSockets,
     node_id: &str,
     agent: Arc<agent::Agent>,
     manager: Option<&ManagerRuntime>,
@@ -72,6 +83,7 @@ pub fn serve(
         Authorizer::new("the agent API", MANAGERS),
     );
     let mut tasks = Vec::new();
+    let mut engine_control = None;
     let mut tcp = Server::builder().tcp_nodelay(true);
     let router = match manager {
         Some(m) => {
@@ -87,7 +99,8 @@ pub fn serve(
                 m.dispatcher.clone(),
                 Arc::new(RaftLeaderHint(m.raft.clone())),
             );
-            let socket_path = state_dir.join(SOCKET_NAME);
+            engine_control = Some(control.clone());
+            let socket_path = local.state_dir.join(SOCKET_NAME);
             let _ = std::fs::remove_file(&socket_path);
             let unix = UnixListener::bind(&socket_path).with_context(|| {
                 format!("cannot create the control socket {}", socket_path.display())
@@ -125,6 +138,10 @@ pub fn serve(
         }
         None => tcp.add_service(agent_service),
     };
+    if let Some(path) = &local.engine_api {
+        let engine = engineapi::Engine::new(engine_control, node_id.into(), local.engine.clone());
+        tasks.push(crate::engine_api::serve(path, engine, stop.clone())?);
+    }
     tasks.push(tokio::spawn(async move {
         let incoming = security::tls_incoming(listener, tls);
         if let Err(e) = router

@@ -113,7 +113,10 @@ pub async fn call(
     body: Option<Value>,
 ) -> (StatusCode, Value) {
     let (status, bytes) = call_raw(router, method, path, body.map(|b| b.to_string())).await;
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// One call with a raw body; the raw answer.

@@ -1,6 +1,6 @@
 //! Secrets and configs: create (a secret sealed with the cluster's data key in the same write),
-//! list, get, remove (refused while a service references it); and a service's references:
-//! names resolved to IDs.
+//! list, get, update (labels only), remove (refused while a service references it); and a
+//! service's references: names resolved to IDs.
 
 use api::control as pc;
 use store::{Kind, Object, Store, Tables};
@@ -9,6 +9,7 @@ use types::validate::validate_data_spec;
 use types::{Cluster, DataKind, DataObject, DataSpec, ServiceSpec};
 
 use super::error::ApiError;
+use super::services::check_version;
 
 pub fn list(store: &Store, kind: DataKind) -> Vec<DataObject> {
     store.view(|t| {
@@ -82,6 +83,68 @@ fn data_key(tables: &Tables, tx: &mut store::Tx) -> Result<types::Redacted, ApiE
     updated.data_key = key.clone();
     tx.update(Object::Cluster(updated));
     Ok(key)
+}
+
+/// Changes an object's labels. Its name and data are fixed for life (docker's rule, so a task
+/// never sees its secret change under it); the request carries them as stored, or empty.
+pub async fn update(store: &Store, req: pc::UpdateDataRequest) -> Result<DataObject, ApiError> {
+    let kind = kind_in(req.kind)?;
+    let what = kind.as_str();
+    let asked = DataSpec::from(req.spec.ok_or_else(|| {
+        ApiError::InvalidArgument(format!(
+            "spec is missing; send the {what}'s spec as read, with the labels changed"
+        ))
+    })?);
+    let id = store
+        .update(|tables, tx| {
+            let object = tables.find_data(kind, &req.id)?;
+            check_version(what, &object.id, req.version, object.meta.version)?;
+            let name = &object.spec.name;
+            if !asked.name.is_empty() && asked.name != *name {
+                return Err(ApiError::InvalidArgument(format!(
+                    "invalid spec.name: only updates to Labels are allowed; a {what}'s name cannot change: create a {what} named `{}` instead",
+                    asked.name
+                )));
+            }
+            let stored = plain_data(tables, object)?;
+            if !asked.data.is_empty() && asked.data != stored {
+                return Err(ApiError::InvalidArgument(format!(
+                    "invalid spec.data: only updates to Labels are allowed; a {what}'s data cannot change: create `{name}-v2` and move services to it with `swarmctl service update --{what}-rm {name} --{what}-add {name}-v2`"
+                )));
+            }
+            let wanted = DataSpec {
+                name: name.clone(),
+                labels: asked.labels.clone(),
+                data: stored,
+            };
+            validate_data_spec(kind, &wanted)?;
+            if wanted.labels != object.spec.labels {
+                let mut updated = object.clone();
+                updated.spec.labels = wanted.labels;
+                tx.update(Object::Data(updated));
+            }
+            Ok(object.id.clone())
+        })
+        .await?;
+    store
+        .view(|t| t.data.get(&id).cloned())
+        .ok_or_else(|| ApiError::NotFound(format!("{what} {id} was removed meanwhile")))
+}
+
+/// An object's data as the user gave it: a secret's is opened with the cluster's data key.
+fn plain_data(tables: &Tables, object: &DataObject) -> Result<Vec<u8>, ApiError> {
+    if object.kind == DataKind::Config {
+        return Ok(object.spec.data.clone());
+    }
+    let key = tables
+        .cluster()
+        .map(|c| &c.data_key)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::FailedPrecondition("the cluster has no data key to open secrets with".into())
+        })?;
+    security::seal::open(key, &object.spec.data)
+        .map_err(|e| ApiError::FailedPrecondition(format!("secret {}: {e}", object.id)))
 }
 
 pub async fn remove(store: &Store, kind: DataKind, query: &str) -> Result<(), ApiError> {

@@ -8,7 +8,8 @@
 //! - [`nodes`]: list, get, update (availability, labels, promote/demote), remove nodes
 //! - [`cluster`]: the cluster object, join-token rotation
 //! - [`networks`]: user overlay networks; a service's networks and virtual IPs
-//! - [`data`]: secrets (sealed at rest) and configs; a service's references to them
+//! - [`data`]: secrets (sealed at rest) and configs (labels alone can change); a service's
+//!   references to them
 //! - [`agents`]: what is read from a node's agent: its live mesh table, task logs
 //! - [`error`]: the one mapping from failures to `tonic::Status`
 
@@ -265,6 +266,13 @@ impl Control for ControlApi {
         request: Request<pc::CreateDataRequest>,
     ) -> Result<Response<pb::DataObject>, Status> {
         reply(data::create(&self.store, request.into_inner()).await)
+    }
+
+    async fn update_data(
+        &self,
+        request: Request<pc::UpdateDataRequest>,
+    ) -> Result<Response<pb::DataObject>, Status> {
+        reply(data::update(&self.store, request.into_inner()).await)
     }
 
     async fn remove_data(

@@ -1,6 +1,7 @@
 //! Secrets and configs through the control API: a secret sealed in the store and never sent
 //! back, a config shown; names unique per kind; a service's references resolved to IDs;
-//! removal refused while a service uses one; every refusal changes nothing.
+//! removal refused while a service uses one; labels alone can change; every refusal changes
+//! nothing.
 
 use api::control as pc;
 use api::control::control_server::Control;
@@ -173,4 +174,87 @@ async fn services_refer_by_id_and_a_used_one_cannot_be_removed() {
     remove_data(&api, DataKind::Secret, "pw").await.unwrap();
     remove_data(&api, DataKind::Config, "conf").await.unwrap();
     assert!(store.view(|t| t.data.is_empty()));
+}
+
+async fn update_data(
+    api: &ControlApi,
+    kind: DataKind,
+    id: &str,
+    version: u64,
+    spec: DataSpec,
+) -> Result<api::objects::DataObject, Status> {
+    let reply = api
+        .update_data(Request::new(pc::UpdateDataRequest {
+            kind: types::convert::secret::kind_out(kind),
+            id: id.into(),
+            version,
+            spec: Some(spec.into()),
+        }))
+        .await?;
+    Ok(reply.into_inner())
+}
+
+#[tokio::test]
+async fn only_labels_change_and_a_stale_version_is_refused() {
+    let store = store_with(vec![]).await;
+    let api = api_over(&store);
+    for kind in [DataKind::Secret, DataKind::Config] {
+        let created = create_data(&api, kind, "pw", b"hunter2").await.unwrap();
+        let version = created.meta.unwrap().version;
+        let sealed = store.view(|t| t.data[&created.id].spec.data.clone());
+        let mut spec = DataSpec {
+            name: "pw".into(),
+            labels: [("env".to_string(), "prod".to_string())].into(),
+            data: b"hunter2".to_vec(),
+        };
+        let updated = update_data(&api, kind, "pw", version, spec.clone())
+            .await
+            .unwrap();
+        assert_eq!(updated.spec.as_ref().unwrap().labels["env"], "prod");
+        let new_version = updated.meta.unwrap().version;
+        assert!(new_version > version, "the write bumps the version");
+        let stored = store.view(|t| t.data[&created.id].clone());
+        assert_eq!(stored.spec.data, sealed, "the data is kept as stored");
+        assert_eq!(stored.spec.labels, spec.labels);
+        let before = store.view(|t| t.clone());
+        assert_status(
+            update_data(&api, kind, "pw", version, spec.clone()).await,
+            Code::FailedPrecondition,
+            &["changed by someone else", "inspect it again"],
+        );
+        spec.data = b"hunter3".to_vec();
+        assert_status(
+            update_data(&api, kind, "pw", new_version, spec.clone()).await,
+            Code::InvalidArgument,
+            &["spec.data", "only updates to Labels are allowed", "pw-v2"],
+        );
+        spec.data = b"hunter2".to_vec();
+        spec.name = "pw2".into();
+        assert_status(
+            update_data(&api, kind, "pw", new_version, spec.clone()).await,
+            Code::InvalidArgument,
+            &["spec.name", "only updates to Labels are allowed", "pw2"],
+        );
+        spec.name = String::new();
+        spec.labels = [(" ".to_string(), String::new())].into();
+        assert_status(
+            update_data(&api, kind, "pw", new_version, spec.clone()).await,
+            Code::InvalidArgument,
+            &["spec.labels"],
+        );
+        assert_eq!(
+            store.view(|t| t.clone()),
+            before,
+            "a refusal changed the store"
+        );
+        // Name and data left empty are kept: a labels-only request.
+        spec.labels.clear();
+        let cleared = update_data(&api, kind, &created.id, 0, spec).await.unwrap();
+        assert!(cleared.spec.as_ref().unwrap().labels.is_empty());
+        assert_eq!(cleared.spec.unwrap().name, "pw");
+        assert_eq!(
+            store.view(|t| t.data[&created.id].spec.data.clone()),
+            sealed
+        );
+    }
 }
