@@ -100,7 +100,6 @@ fn lab_12_the_docker_cli_runs_a_service_on_swarmd() -> Result<()> {
     lab.docker_ok(&["node", "update", "--label-rm", "dcli", "worker1"])?;
 
     // A replicated service with a published port, followed by docker's own progress.
-    lab.remember_service("dweb");
     let out = lab.docker(&[
         "service",
         "create",
@@ -334,9 +333,6 @@ fn lab_13_docker_stack_deploy_networks_secrets_and_configs_on_swarmd() -> Result
     // A stack from a Compose file: docker parses it, swarmd runs it.
     file("pw.txt", "stack-pw")?;
     let compose = file("docker-compose.yml", COMPOSE)?;
-    for s in ["dst_web", "dst_api"] {
-        lab.remember_service(s);
-    }
     lab.docker_ok(&["stack", "deploy", "--detach=false", "-c", &compose, "dst"])?;
     let stacks = lab.docker_ok(&["stack", "ls", "--format", "{{.Name}} {{.Services}}"])?;
     ensure!(

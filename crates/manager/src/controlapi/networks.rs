@@ -2,6 +2,8 @@
 //! list, get, remove (refused while a service uses the network); and a service's networks:
 //! names resolved to IDs and one virtual IP allocated per network in vip mode.
 
+use std::time::Duration;
+
 use api::control as pc;
 use store::{Kind, Object, Store, Tables};
 use types::validate::validate_network_spec;
@@ -24,8 +26,15 @@ pub async fn create(store: &Store, req: pc::CreateNetworkRequest) -> Result<Netw
     let mut spec = NetworkSpec::from(req.spec.ok_or_else(|| {
         ApiError::InvalidArgument("spec is missing; send the network's spec".into())
     })?);
+    // Unset (zero) in a request means the overlay defaults, whichever client sent it.
     if spec.driver.is_empty() {
         spec.driver = types::network::OVERLAY_DRIVER.to_string();
+    }
+    if spec.mtu == 0 {
+        spec.mtu = types::network::DEFAULT_OVERLAY_MTU;
+    }
+    if spec.vxlan_port == 0 {
+        spec.vxlan_port = types::network::DEFAULT_VXLAN_PORT;
     }
     if spec.ingress {
         return Err(ApiError::InvalidArgument(
@@ -75,8 +84,38 @@ pub async fn create(store: &Store, req: pc::CreateNetworkRequest) -> Result<Netw
         .ok_or_else(|| ApiError::NotFound(format!("network {id} was removed meanwhile")))
 }
 
-/// Removes a network no service uses and no task is still attached to.
+/// How long a removal waits for the tasks of removed services to leave the network.
+const STOPPING_WAIT: Duration = Duration::from_secs(30);
+
+/// Tasks attached to the network that `query` names: `(any, all of them are stopping)`.
+fn attached_tasks(tables: &Tables, query: &str) -> (bool, bool) {
+    let Ok(network) = tables.find_network(query) else {
+        return (false, false);
+    };
+    let attached: Vec<&types::Task> = tables
+        .tasks
+        .values()
+        .filter(|t| {
+            t.status.state <= TaskState::Running
+                && t.networks.iter().any(|a| a.network_id == network.id)
+        })
+        .collect();
+    let stopping = attached
+        .iter()
+        .all(|t| t.desired_state > TaskState::Running);
+    (!attached.is_empty(), stopping)
+}
+
+/// Removes a network no service uses and no task is still attached to. Tasks that are only
+/// stopping (their service was just removed, as `stack rm` does right before removing its
+/// networks) are waited for, up to [`STOPPING_WAIT`], rather than failing the removal.
 pub async fn remove(store: &Store, query: &str) -> Result<(), ApiError> {
+    let until = tokio::time::Instant::now() + STOPPING_WAIT;
+    while tokio::time::Instant::now() < until
+        && store.view(|t| attached_tasks(t, query)) == (true, true)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     store
         .update(|tables, tx| {
             let network = tables.find_network(query)?;
@@ -99,11 +138,7 @@ pub async fn remove(store: &Store, query: &str) -> Result<(), ApiError> {
                     network.spec.name
                 )));
             }
-            let attached = tables.tasks.values().any(|t| {
-                t.status.state <= TaskState::Running
-                    && t.networks.iter().any(|a| a.network_id == network.id)
-            });
-            if attached {
+            if attached_tasks(tables, query).0 {
                 return Err(ApiError::FailedPrecondition(format!(
                     "tasks are still attached to network `{}`; retry once they have stopped",
                     network.spec.name
