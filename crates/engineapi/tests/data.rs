@@ -9,15 +9,6 @@ use serde_json::{json, Value};
 /// `hunter2\n`, base64, as `docker secret create s1 -` sends it.
 const DATA: &str = "aHVudGVyMgo=";
 
-/// `filters` as the CLI sends it: JSON, percent-encoded.
-fn encoded(json: &str) -> String {
-    let escape = |b: u8| match b.is_ascii_alphanumeric() {
-        true => (b as char).to_string(),
-        false => format!("%{b:02X}"),
-    };
-    json.bytes().map(escape).collect()
-}
-
 async fn create(api: &Router, kind: &str, body: Value) -> (StatusCode, Value) {
     common::post(api, &format!("/v1.50/{kind}s/create"), body).await
 }
@@ -73,7 +64,7 @@ async fn secrets_are_created_listed_and_inspected_without_their_data() {
     ] {
         let (status, body) = common::get(
             &api,
-            &format!("/v1.50/secrets?filters={}", encoded(filters)),
+            &format!("/v1.50/secrets?filters={}", common::encoded(filters)),
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{filters}: {body}");

@@ -27,19 +27,10 @@ async fn create_raw(api: &Router, body: &str) -> (StatusCode, Value) {
     )
 }
 
-/// `filters` as the CLI sends it: JSON, percent-encoded.
-fn encoded(json: &str) -> String {
-    let escape = |b: u8| match b.is_ascii_alphanumeric() {
-        true => (b as char).to_string(),
-        false => format!("%{b:02X}"),
-    };
-    json.bytes().map(escape).collect()
-}
-
 async fn names(api: &Router, filters: &str) -> Vec<String> {
     let (status, body) = common::get(
         api,
-        &format!("/v1.50/networks?filters={}", encoded(filters)),
+        &format!("/v1.50/networks?filters={}", common::encoded(filters)),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{filters}: {body}");
@@ -240,7 +231,7 @@ async fn dangling_type_and_rm() {
         names(&api, r#"{"type":{"custom":true}}"#).await,
         ["app_appnet", "appnet"]
     );
-    let maybe = encoded(r#"{"dangling":{"maybe":true}}"#);
+    let maybe = common::encoded(r#"{"dangling":{"maybe":true}}"#);
     let (status, _) = common::get(&api, &format!("/v1.50/networks?filters={maybe}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 

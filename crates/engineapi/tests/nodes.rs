@@ -13,17 +13,12 @@ fn ids(body: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// `filters` as the CLI sends it: JSON, percent-encoded.
-fn encoded(json: &str) -> String {
-    let escape = |b: u8| match b.is_ascii_alphanumeric() {
-        true => (b as char).to_string(),
-        false => format!("%{b:02X}"),
-    };
-    json.bytes().map(escape).collect()
-}
-
 async fn list(api: &axum::Router, filters: &str) -> (StatusCode, Value) {
-    common::get(api, &format!("/v1.50/nodes?filters={}", encoded(filters))).await
+    common::get(
+        api,
+        &format!("/v1.50/nodes?filters={}", common::encoded(filters)),
+    )
+    .await
 }
 
 #[tokio::test]

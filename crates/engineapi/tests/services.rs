@@ -72,12 +72,7 @@ async fn store_with_stack_objects() -> Store {
 /// `/v1.50/services?filters={"key":{"value":true}}`, percent-encoded as the CLI sends it.
 fn filtered(key: &str, value: &str) -> String {
     let json = json!({ key: { value: true } }).to_string();
-    let encode = |b: u8| match b.is_ascii_alphanumeric() {
-        true => (b as char).to_string(),
-        false => format!("%{b:02X}"),
-    };
-    let encoded: String = json.bytes().map(encode).collect();
-    format!("/v1.50/services?filters={encoded}")
+    format!("/v1.50/services?filters={}", common::encoded(&json))
 }
 
 async fn create(api: &Router, body: Value) -> String {

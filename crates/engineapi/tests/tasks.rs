@@ -87,12 +87,7 @@ async fn fixture() -> (Router, String) {
 
 /// `/v1.50/tasks?filters=…` with the JSON percent-encoded, as the CLI sends it.
 fn filtered(json: &str) -> String {
-    let encode = |b: u8| match b.is_ascii_alphanumeric() {
-        true => (b as char).to_string(),
-        false => format!("%{b:02X}"),
-    };
-    let encoded: String = json.bytes().map(encode).collect();
-    format!("/v1.50/tasks?filters={encoded}")
+    format!("/v1.50/tasks?filters={}", common::encoded(&json))
 }
 
 /// The IDs listed, sorted.

@@ -32,13 +32,16 @@ struct Target<'a> {
 pub async fn run(report: &mut Report, bins: &Binaries, quick: bool) -> Result<()> {
     let bins = bins.clone();
     let rows = tokio::task::spawn_blocking(move || measure_both(&bins, quick)).await??;
-    for (metric, ms, target) in rows {
-        report.add(SECTION, &metric, ms, "ms", &target);
+    for (metric, value, unit, target) in rows {
+        report.add(SECTION, &metric, value, unit, &target);
     }
     Ok(())
 }
 
-fn measure_both(bins: &Binaries, quick: bool) -> Result<Vec<(String, f64, String)>> {
+/// Rows of the report: metric, value, unit, target.
+type Row = (String, f64, &'static str, String);
+
+fn measure_both(bins: &Binaries, quick: bool) -> Result<Vec<Row>> {
     let runs = if quick { 5 } else { RUNS };
     let ours = Managers::start(bins, 1);
     let socket = ours.managers[0].state_dir.join("docker.sock");
@@ -72,11 +75,17 @@ fn measure_both(bins: &Binaries, quick: bool) -> Result<Vec<(String, f64, String
         (format!("docker service ps, {TASKS} tasks, p50"), &ps),
     ] {
         for (t, ms) in targets.iter().zip(times.iter()) {
-            rows.push((format!("{what}: {}", t.name), *ms, "≤ Docker".to_string()));
+            rows.push((
+                format!("{what}: {}", t.name),
+                *ms,
+                "ms",
+                "≤ Docker".to_string(),
+            ));
         }
         rows.push((
             format!("{what}: ratio swarmd / Docker"),
             times[0] / times[1],
+            "×",
             "≤ 1.0".to_string(),
         ));
     }

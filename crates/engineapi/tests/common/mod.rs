@@ -145,3 +145,12 @@ pub async fn get(router: &Router, path: &str) -> (StatusCode, Value) {
 pub async fn post(router: &Router, path: &str, body: Value) -> (StatusCode, Value) {
     call(router, Method::POST, path, Some(body)).await
 }
+
+/// `filters` as the CLI sends it: JSON, percent-encoded.
+pub fn encoded(json: &str) -> String {
+    let escape = |b: u8| match b.is_ascii_alphanumeric() {
+        true => (b as char).to_string(),
+        false => format!("%{b:02X}"),
+    };
+    json.bytes().map(escape).collect()
+}
