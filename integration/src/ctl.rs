@@ -67,6 +67,16 @@ pub fn swarmctl(socket: &Path, args: &[&str]) -> CtlOutput {
     run(command, args)
 }
 
+/// Runs the real docker CLI (the first `docker` on PATH) against the Engine API socket
+/// `socket` of a swarmd node.
+pub fn docker(socket: &Path, args: &[&str]) -> CtlOutput {
+    let mut command = Command::new("docker");
+    command
+        .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+        .args(args);
+    run(command, args)
+}
+
 /// Runs `swarmd ARGS...` to completion (for invocations that must fail fast).
 pub fn swarmd(args: &[&str]) -> CtlOutput {
     let mut command = Command::new(&binaries().swarmd);
