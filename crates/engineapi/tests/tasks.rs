@@ -87,7 +87,7 @@ async fn fixture() -> (Router, String) {
 
 /// `/v1.50/tasks?filters=…` with the JSON percent-encoded, as the CLI sends it.
 fn filtered(json: &str) -> String {
-    format!("/v1.50/tasks?filters={}", common::encoded(&json))
+    format!("/v1.50/tasks?filters={}", common::encoded(json))
 }
 
 /// The IDs listed, sorted.
