@@ -346,7 +346,7 @@ async fn removal_waits_for_stopping_tasks_and_refuses_while_one_runs_on() {
     };
     remove_net(&api, &net.id).await.unwrap();
     stopper.await.unwrap();
-    assert!(store.view(|t| t.networks.get(&net.id).is_none()));
+    assert!(store.view(|t| !t.networks.contains_key(&net.id)));
 }
 
 #[tokio::test]
