@@ -12,7 +12,7 @@ use super::{api_over, assert_status, create, node, spec, store_with};
 use crate::controlapi::ControlApi;
 
 /// A cluster with its ingress network and one node whose underlay address is 10.0.2.7.
-async fn cluster() -> (Store, ControlApi) {
+pub(super) async fn cluster() -> (Store, ControlApi) {
     let mut n = node("n1", "worker1", NodeRole::Worker, NodeState::Ready);
     n.status.addr = "10.0.2.7:2377".into();
     let store = store_with(vec![n]).await;
@@ -31,7 +31,7 @@ async fn cluster() -> (Store, ControlApi) {
     (store, api)
 }
 
-async fn create_net(api: &ControlApi, spec: NetworkSpec) -> Result<Network, Status> {
+pub(super) async fn create_net(api: &ControlApi, spec: NetworkSpec) -> Result<Network, Status> {
     let reply = api
         .create_network(Request::new(pc::CreateNetworkRequest {
             spec: Some(spec.into()),
@@ -40,7 +40,7 @@ async fn create_net(api: &ControlApi, spec: NetworkSpec) -> Result<Network, Stat
     Ok(reply.into_inner().into())
 }
 
-async fn remove_net(api: &ControlApi, id: &str) -> Result<(), Status> {
+pub(super) async fn remove_net(api: &ControlApi, id: &str) -> Result<(), Status> {
     api.remove_network(Request::new(pc::RemoveNetworkRequest { id: id.into() }))
         .await
         .map(drop)
@@ -279,90 +279,4 @@ async fn bad_service_networks_are_refused_and_change_nothing() {
         &["spec.task.networks[1].target", "twice"],
     );
     assert!(store.view(|t| *t == before), "a refusal changed the store");
-}
-
-/// A running task of `desired` state attached to network `net`.
-fn attached_task(id: &str, net: &str, desired: types::TaskState) -> types::Task {
-    types::Task {
-        id: id.into(),
-        service_id: "gone".into(),
-        desired_state: desired,
-        status: types::TaskStatus {
-            state: types::TaskState::Running,
-            ..Default::default()
-        },
-        networks: vec![types::NetworkAttachment {
-            network_id: net.into(),
-            addr: "10.0.9.2".into(),
-            mac: String::new(),
-        }],
-        ..Default::default()
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn removal_waits_for_stopping_tasks_and_refuses_while_one_runs_on() {
-    use types::TaskState;
-    let (store, api) = cluster().await;
-    let net = create_net(&api, NetworkSpec::overlay("back"))
-        .await
-        .unwrap();
-    let writer = store.clone();
-    let put = move |task: types::Task| {
-        let store = writer.clone();
-        async move {
-            store
-                .update(|tables, tx| {
-                    match tables.tasks.get(&task.id) {
-                        Some(old) => tx.update(Object::Task(types::Task {
-                            meta: old.meta.clone(),
-                            ..task.clone()
-                        })),
-                        None => tx.create(Object::Task(task.clone())),
-                    }
-                    Ok::<_, StoreError>(())
-                })
-                .await
-                .unwrap()
-        }
-    };
-    // A task still meant to run: refused at once, the network stays.
-    put(attached_task("t1", &net.id, TaskState::Running)).await;
-    let refused = remove_net(&api, &net.id).await.unwrap_err();
-    assert_eq!(refused.code(), Code::FailedPrecondition);
-    assert!(refused.message().contains("still attached"), "{refused:?}");
-
-    // Its service removed (`stack rm`): the removal waits until the task has stopped.
-    put(attached_task("t1", &net.id, TaskState::Remove)).await;
-    let stopper = {
-        let put = put.clone();
-        let id = net.id.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            let mut t = attached_task("t1", &id, TaskState::Remove);
-            t.status.state = TaskState::Shutdown;
-            put(t).await;
-        })
-    };
-    remove_net(&api, &net.id).await.unwrap();
-    stopper.await.unwrap();
-    assert!(store.view(|t| !t.networks.contains_key(&net.id)));
-}
-
-#[tokio::test]
-async fn zero_mtu_and_vxlan_port_in_a_request_mean_the_defaults() {
-    let (_, api) = cluster().await;
-    let bare = NetworkSpec {
-        mtu: 0,
-        vxlan_port: 0,
-        ..NetworkSpec::overlay("bare")
-    };
-    let net = create_net(&api, bare).await.unwrap();
-    assert_eq!(
-        (net.spec.mtu, net.spec.vxlan_port),
-        (
-            types::network::DEFAULT_OVERLAY_MTU,
-            types::network::DEFAULT_VXLAN_PORT
-        )
-    );
 }
