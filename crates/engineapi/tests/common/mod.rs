@@ -6,97 +6,42 @@
 
 use std::sync::Arc;
 
-use api::dispatcher::agent_client::AgentClient;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use engineapi::Engine;
-use futures::future::BoxFuture;
 use http_body_util::BodyExt;
-use manager::controlapi::{ControlApi, NodeConnector};
+use manager::controlapi::testing;
 use serde_json::Value;
-use store::{Object, Store, StoreError};
-use tonic::transport::Channel;
-use tonic::Status;
+use store::Store;
 use tower::ServiceExt;
-use types::{
-    Cluster, ManagerStatus, Node, NodeDescription, NodeRole, NodeSpec, NodeState, NodeStatus,
-    Reachability,
-};
+use types::{Node, NodeRole, NodeState};
 
-/// Every connection to an agent is refused in these tests.
-struct NoAgents;
-
-impl NodeConnector for NoAgents {
-    fn agent(&self, node: &Node) -> BoxFuture<'static, Result<AgentClient<Channel>, Status>> {
-        let msg = format!("no agent for {} in this test", node.id);
-        Box::pin(async move { Err(Status::unavailable(msg)) })
-    }
-}
-
+/// A Ready node with what docker's columns show: engine version, address, leadership.
 pub fn node(id: &str, hostname: &str, role: NodeRole) -> Node {
-    Node {
-        id: id.into(),
-        spec: NodeSpec {
-            desired_role: role,
-            ..Default::default()
-        },
-        description: NodeDescription {
-            hostname: hostname.into(),
-            engine_version: "28.2.2".into(),
-            ..Default::default()
-        },
-        status: NodeStatus {
-            state: NodeState::Ready,
-            addr: "10.0.0.1".into(),
-            ..Default::default()
-        },
-        role,
-        manager_status: (role == NodeRole::Manager).then(|| ManagerStatus {
-            reachability: Reachability::Reachable,
-            leader: true,
-            addr: "10.0.0.1:4242".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
+    let mut node = testing::node(id, hostname, role, NodeState::Ready);
+    node.description.engine_version = "28.2.2".into();
+    node.status.addr = "10.0.0.1".into();
+    if let Some(m) = node.manager_status.as_mut() {
+        m.leader = true;
+        m.addr = "10.0.0.1:4242".into();
     }
+    node
 }
 
 /// A store with the cluster object and nodes `m1` (manager, leader), `w1`, `w2`.
 pub async fn store() -> Store {
-    let store = Store::local();
-    let ca = security::RootCa::create("cluster1").unwrap();
-    let nodes = [
+    testing::store_with(vec![
         node("m1", "node-1", NodeRole::Manager),
         node("w1", "node-2", NodeRole::Worker),
         node("w2", "node-3", NodeRole::Worker),
-    ];
-    store
-        .update(|_, tx| {
-            tx.create(Object::Cluster(Cluster {
-                id: "cluster1".into(),
-                meta: Default::default(),
-                spec: Default::default(),
-                join_tokens: types::JoinTokens {
-                    worker: security::new_join_token(&ca.digest()),
-                    manager: security::new_join_token(&ca.digest()),
-                },
-                root_ca: ca.material(),
-                data_key: Default::default(),
-            }));
-            for n in &nodes {
-                tx.create(Object::Node(n.clone()));
-            }
-            Ok::<_, StoreError>(())
-        })
-        .await
-        .unwrap();
-    store
+    ])
+    .await
 }
 
 /// The Engine API of manager `m1` over `store`.
 pub fn manager(store: &Store) -> Router {
-    let control = ControlApi::new(store.clone(), Arc::new(NoAgents), "m1");
+    let control = testing::api_over(store, "m1");
     engineapi::router(Arc::new(Engine::new(Some(control), "m1".into(), None)))
 }
 

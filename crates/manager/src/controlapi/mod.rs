@@ -21,6 +21,8 @@ pub mod networks;
 pub mod nodes;
 pub mod services;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 

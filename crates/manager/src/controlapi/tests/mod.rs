@@ -7,86 +7,18 @@ mod networks;
 mod nodes;
 mod services;
 
-use std::sync::Arc;
-
 use api::control as pc;
 use api::control::control_server::Control;
-use api::dispatcher::agent_client::AgentClient;
-use futures::future::BoxFuture;
 use store::{Object, Store, StoreError};
-use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-use types::{
-    Cluster, ManagerStatus, Node, NodeDescription, NodeRole, NodeSpec, NodeState, NodeStatus,
-    Reachability, ServiceSpec,
-};
+use types::ServiceSpec;
 
-use super::{ControlApi, NodeConnector};
+use super::ControlApi;
 
-/// For tests that never reach an agent: every connection is refused.
-struct NoAgents;
-
-impl NodeConnector for NoAgents {
-    fn agent(&self, node: &Node) -> BoxFuture<'static, Result<AgentClient<Channel>, Status>> {
-        let msg = format!("no agent for {} in this test", node.id);
-        Box::pin(async move { Err(Status::unavailable(msg)) })
-    }
-}
-
-pub(super) fn node(id: &str, hostname: &str, role: NodeRole, state: NodeState) -> Node {
-    Node {
-        id: id.into(),
-        spec: NodeSpec {
-            desired_role: role,
-            ..Default::default()
-        },
-        description: NodeDescription {
-            hostname: hostname.into(),
-            ..Default::default()
-        },
-        status: NodeStatus {
-            state,
-            ..Default::default()
-        },
-        role,
-        manager_status: (role == NodeRole::Manager).then(|| ManagerStatus {
-            reachability: Reachability::Reachable,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// A store holding a cluster object and the given nodes.
-pub(super) async fn store_with(nodes: Vec<Node>) -> Store {
-    let store = Store::local();
-    let ca = security::RootCa::create("cluster1").unwrap();
-    store
-        .update(|_, tx| {
-            tx.create(Object::Cluster(Cluster {
-                id: "cluster1".into(),
-                meta: Default::default(),
-                spec: Default::default(),
-                join_tokens: types::JoinTokens {
-                    worker: security::new_join_token(&ca.digest()),
-                    manager: security::new_join_token(&ca.digest()),
-                },
-                root_ca: ca.material(),
-                // Empty, as in a cluster made before secrets: the first secret makes one.
-                data_key: Default::default(),
-            }));
-            for n in &nodes {
-                tx.create(Object::Node(n.clone()));
-            }
-            Ok::<_, StoreError>(())
-        })
-        .await
-        .unwrap();
-    store
-}
+pub(super) use super::testing::{node, store_with};
 
 pub(super) fn api_over(store: &Store) -> ControlApi {
-    ControlApi::new(store.clone(), Arc::new(NoAgents), "m1")
+    super::testing::api_over(store, "m1")
 }
 
 /// A minimal valid spec.
