@@ -116,6 +116,14 @@ T=$SECONDS
 show "$LAB" up
 note "lab up: $(elapsed "$T")"
 ctl node ls
+VISUALIZER=http://$MANAGER:8081/
+note "the live visualizer (swarmd --web-addr on the manager): $VISUALIZER"
+printf '$ curl %sapi/state        # from the client (192.168.56.100): the JSON the page draws\n' "$VISUALIZER"
+if state=$("$LAB" curl client "${VISUALIZER}api/state" --max-time 3 2>&1); then
+    printf '%s...\n' "${state:0:160}"
+else
+    problem "the visualizer did not answer on $VISUALIZER: $state"
+fi
 
 # 1. Visualizer on the manager, reachable everywhere ------------------------------------------
 section "1. A visualizer constrained to the manager, published on 8080"
@@ -249,6 +257,8 @@ else
 The lab is still up, with the services above. Explore it:
   integration/lab/lab.sh ctl manager service ls
   integration/lab/lab.sh ctl manager node mesh worker1      # the live mesh table of a node
+  integration/lab/lab.sh curl client ${VISUALIZER}api/state  # the visualizer's data; its page is
+                                                            # $VISUALIZER from the lab's network
   integration/lab/lab.sh curl client http://$WORKER1/
   integration/lab/lab.sh sh worker1 nft list ruleset        # the kernel's rules behind it
   integration/lab/lab.sh docker worker2 ps                  # worker2's private engine

@@ -3,6 +3,7 @@
 //! - [`client`]: connecting over the unix socket or TCP, gRPC errors as messages
 //! - [`cluster`], [`node`], [`service`], [`network`]: one module per verb group
 //! - [`data`]: `secret` and `config`, one implementation for both kinds
+//! - [`events`]: `events`, cluster events as `docker events` prints them
 //! - [`stack`]: compose files deployed as a stack (mapping in the `compose` crate)
 //! - [`mesh`]: `node mesh`, the ipvsadm-style table
 //! - [`progress`]: waiting for a service to converge, with per-task progress
@@ -11,6 +12,7 @@
 mod client;
 mod cluster;
 mod data;
+mod events;
 mod fetch;
 mod mesh;
 mod network;
@@ -67,6 +69,8 @@ enum Command {
     /// Manage stacks (compose files deployed as services, networks, secrets and configs)
     #[command(subcommand)]
     Stack(stack::StackCommand),
+    /// Stream cluster events (services, nodes, tasks, networks, secrets, configs)
+    Events(events::EventsArgs),
 }
 
 async fn run(mut cli: Cli) -> anyhow::Result<()> {
@@ -81,6 +85,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Network(c) => c.preflight()?,
         Command::Secret(c) => c.preflight(types::DataKind::Secret)?,
         Command::Config(c) => c.preflight(types::DataKind::Config)?,
+        Command::Events(args) => args.check(std::time::SystemTime::now())?,
         _ => {}
     }
     let target = match cli.host {
@@ -99,6 +104,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Secret(c) => data::run(&mut control, types::DataKind::Secret, c).await,
         Command::Config(c) => data::run(&mut control, types::DataKind::Config, c).await,
         Command::Stack(c) => stack::run(&mut control, c).await,
+        Command::Events(args) => events::run(&mut control, args).await,
     }
 }
 

@@ -30,6 +30,8 @@ HOSTS=(manager worker1 worker2 client)
 declare -A IP=([manager]=192.168.56.10 [worker1]=192.168.56.11 [worker2]=192.168.56.12
     [client]=192.168.56.100)
 MANAGER_ADDR=${IP[manager]}:$SWARM_PORT
+# The manager serves the live visualizer here (swarmd --web-addr): not a port any test publishes.
+WEB_PORT=${SWARMD_LAB_WEB_PORT:-8081}
 MARKER=.swarmd-lab
 # Set when the lab's shims created /run/containerd (their sockets live in /run/containerd/s
 # whatever containerd's state dir is), so `down` removes it again if it is empty.
@@ -65,6 +67,7 @@ usage: lab.sh COMMAND [ARGS]
 
 nodes: ${NODES[*]} (and client for sh, curl, link)
 addresses: manager ${IP[manager]}, worker1 ${IP[worker1]}, worker2 ${IP[worker2]}, client ${IP[client]}
+visualizer: http://${IP[manager]}:$WEB_PORT/ (the manager's swarmd --web-addr; SWARMD_LAB_WEB_PORT)
 state: $LAB_DIR   (SWARMD_LAB_DIR)
 binaries: SWARMD_BIN / SWARMCTL_BIN, else the newer of $TARGET_DIR/{release,debug}/
 EOF
@@ -414,6 +417,8 @@ start_swarmd() {
     if [[ $n != manager ]]; then
         [[ -s $LAB_DIR/worker-token ]] || die "no worker token in $LAB_DIR/worker-token: is the manager up?"
         args+=(--join-addr "$MANAGER_ADDR" --join-token "$(<"$LAB_DIR/worker-token")")
+    else
+        args+=(--web-addr "0.0.0.0:$WEB_PORT")
     fi
     mkdir -p "$(swarmd_dir "$n")"
     rm -f "$(swarmd_sock "$n")" # a crashed swarmd leaves it behind

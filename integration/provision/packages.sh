@@ -4,7 +4,8 @@
 # already there (dpkg is asked first; apt only runs for what is missing).
 #
 #   packages.sh            the development machine / CI: the lab's runtime, the build's C
-#                          toolchain (Rust links with cc) and QEMU for the IPVS kernel test
+#                          toolchain (Rust links with cc), QEMU for the IPVS kernel test and
+#                          headless Chromium with node for the visualizer's browser test
 #   packages.sh --vm       a Vagrant VM: the runtime only (its kernel has IPVS itself)
 #   packages.sh --vagrant  also vagrant and its libvirt provider (`vagrant validate` needs a
 #                          usable provider; Debian's vagrant only recommends it)
@@ -17,8 +18,10 @@ set -euo pipefail
 # The lab's runtime: engines, the dataplane's kernel interfaces and the test tools.
 RUNTIME=(docker.io containerd runc nftables iproute2 util-linux procps busybox-static curl
     ipvsadm ca-certificates)
-# Building swarmd and the IPVS kernel test (a QEMU TCG guest with an initramfs).
-HOST=(gcc libc6-dev pkg-config qemu-system-x86 cpio gzip)
+# Building swarmd and the IPVS kernel test (a QEMU TCG guest with an initramfs); headless
+# Chromium driven by playwright-core (node, npm) for the visualizer's browser test; promtool
+# (Debian's prometheus) to check what swarmd serves at GET /metrics.
+HOST=(gcc libc6-dev pkg-config qemu-system-x86 cpio gzip chromium nodejs npm prometheus)
 
 profile=host
 extra=()
@@ -54,6 +57,8 @@ for pkg in "${wanted[@]}"; do
     docker.io) command -v dockerd >/dev/null && command -v docker >/dev/null && continue ;;
     containerd) command -v containerd >/dev/null && command -v containerd-shim-runc-v2 >/dev/null && continue ;;
     runc) command -v runc >/dev/null && continue ;;
+    # NodeSource's nodejs bundles npm, and conflicts with Debian's npm package.
+    nodejs | npm) command -v "${pkg/nodejs/node}" >/dev/null && continue ;;
     esac
     installed "$pkg" || missing+=("$pkg")
 done

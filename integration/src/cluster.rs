@@ -2,6 +2,7 @@
 //! own state dir under one temporary directory. Dropping it kills every node by PID and
 //! removes the directory; when the test is panicking it first prints the tail of every log.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -22,6 +23,9 @@ const LOG_TAIL: usize = 40;
 pub struct ClusterOptions {
     /// `--snapshot-interval` of the first manager.
     pub snapshot_interval: Option<u64>,
+    /// Every node serves `GET /metrics` (`--metrics-addr`, a free port each; see
+    /// [`NodeProcess::scrape_metrics`]).
+    pub metrics: bool,
 }
 
 /// A running cluster. `nodes[0]` is `m1`, the manager that created it.
@@ -29,6 +33,8 @@ pub struct Cluster {
     pub nodes: Vec<NodeProcess>,
     worker_token: String,
     manager_token: String,
+    /// Nodes started later serve metrics too.
+    metrics: bool,
     // Declared last: dropped after the nodes, so they are dead before their dirs go.
     root: TempDir,
 }
@@ -46,22 +52,30 @@ impl Cluster {
         if let Some(n) = options.snapshot_interval {
             args.extend(["--snapshot-interval".to_string(), n.to_string()]);
         }
-        Cluster::start_with_flags(managers, workers, &args)
+        Cluster::launch(managers, workers, &args, options.metrics)
     }
 
     /// [`Cluster::start_with`] with `first_flags` given to the first manager as they are
     /// (cluster settings such as `--cert-validity 20s`).
     pub fn start_with_flags(managers: usize, workers: usize, first_flags: &[String]) -> Cluster {
+        Cluster::launch(managers, workers, first_flags, false)
+    }
+
+    fn launch(managers: usize, workers: usize, first_flags: &[String], metrics: bool) -> Cluster {
         assert!(managers >= 1, "a cluster needs a manager");
         let root = tempfile::Builder::new()
             .prefix("swarmd-it")
             .tempdir()
             .expect("a temporary directory");
-        let first = NodeProcess::spawn(root.path(), "m1", true, first_flags, &[]);
+        let (mut args, metrics_addr) = metrics_flag(metrics);
+        args.extend_from_slice(first_flags);
+        let mut first = NodeProcess::spawn(root.path(), "m1", true, &args, &[]);
+        first.metrics_addr = metrics_addr;
         let mut cluster = Cluster {
             nodes: vec![first],
             worker_token: String::new(),
             manager_token: String::new(),
+            metrics,
             root,
         };
         cluster.worker_token = cluster.join_token("worker");
@@ -97,13 +111,15 @@ impl Cluster {
         } else {
             &self.worker_token
         };
-        let args = [
+        let (mut args, metrics_addr) = metrics_flag(self.metrics);
+        args.extend([
             "--join-addr".to_string(),
             self.nodes[0].addr.to_string(),
             "--join-token".to_string(),
             token.clone(),
-        ];
-        let node = NodeProcess::spawn(self.root.path(), name, manager, &args, env);
+        ]);
+        let mut node = NodeProcess::spawn(self.root.path(), name, manager, &args, env);
+        node.metrics_addr = metrics_addr;
         self.nodes.push(node);
         self.nodes.len() - 1
     }
@@ -265,4 +281,16 @@ impl Drop for Cluster {
             node.kill9();
         }
     }
+}
+
+/// `--metrics-addr` on a free port, when the cluster serves metrics.
+fn metrics_flag(on: bool) -> (Vec<String>, Option<SocketAddr>) {
+    if !on {
+        return (Vec::new(), None);
+    }
+    let addr = crate::ports::free_addr();
+    (
+        vec!["--metrics-addr".to_string(), addr.to_string()],
+        Some(addr),
+    )
 }

@@ -28,6 +28,8 @@ pub struct NodeProcess {
     /// Joined (or created the cluster) as a manager; follows promote/demote only if the test
     /// updates it.
     pub manager: bool,
+    /// `--metrics-addr`, when the node serves `GET /metrics`.
+    pub metrics_addr: Option<SocketAddr>,
     child: Option<Child>,
 }
 
@@ -65,6 +67,7 @@ impl NodeProcess {
             state_dir,
             log,
             manager,
+            metrics_addr: None,
             child: None,
         };
         let mut full = vec![
@@ -107,6 +110,14 @@ impl NodeProcess {
             command.env(key, value);
         }
         self.child = Some(command.spawn().expect("spawning swarmd"));
+    }
+
+    /// The text of its `GET /metrics`; the node must have been started with metrics.
+    pub fn scrape_metrics(&self) -> Result<String, String> {
+        let addr = self
+            .metrics_addr
+            .ok_or_else(|| format!("{} serves no metrics", self.name))?;
+        metrics::exposition::scrape(addr, Duration::from_secs(5))
     }
 
     /// The PID of the running process, if any.

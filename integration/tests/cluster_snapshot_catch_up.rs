@@ -19,6 +19,7 @@ fn a_manager_added_after_many_writes_catches_up_by_snapshot() {
         0,
         ClusterOptions {
             snapshot_interval: Some(20),
+            ..ClusterOptions::default()
         },
     );
     // 150 creates + 150 scales = 300 user writes.

@@ -41,6 +41,8 @@ pub struct AgentConfig {
     /// The tmpfs tasks' secret and config files are written to; `None` writes none (an
     /// in-memory executor runs no real container to see them).
     pub files_root: Option<std::path::PathBuf>,
+    /// Where task starts and failures are counted, for `GET /metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 impl AgentConfig {

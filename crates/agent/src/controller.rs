@@ -31,6 +31,8 @@ pub struct ControllerContext {
     pub drain_delay: Duration,
     /// Its secret and config files.
     pub files: Arc<crate::files::TaskFiles>,
+    /// Where task starts and failures are counted, for `GET /metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 /// The agent's handle on a running controller.
@@ -131,6 +133,11 @@ impl Controller {
         self.status.message = message.to_string();
         self.status.err = err.to_string();
         self.status.timestamp_ms = types::now_ms();
+        match state {
+            TaskState::Failed => self.ctx.metrics.task_failed("failed"),
+            TaskState::Rejected => self.ctx.metrics.task_failed("rejected"),
+            _ => {}
+        }
         let _ = self
             .ctx
             .reports
@@ -188,6 +195,7 @@ impl Controller {
             }
             TaskState::Ready => match exec.start(&task.id).await {
                 Ok(()) => {
+                    self.ctx.metrics.task_started();
                     self.report(task, TaskState::Starting, "starting", "");
                     Step::Continue
                 }
@@ -221,7 +229,10 @@ impl Controller {
             ContainerRun::Created => {
                 // Adopting a task whose container was created but never started.
                 match self.ctx.executor.start(&task.id).await {
-                    Ok(()) => Step::Continue,
+                    Ok(()) => {
+                        self.ctx.metrics.task_started();
+                        Step::Continue
+                    }
                     Err(e) => self.engine_failed(task, e),
                 }
             }

@@ -28,6 +28,7 @@ fn rig() -> Rig {
         reports: tx,
         drain_delay: Duration::from_millis(10),
         files: Arc::new(crate::files::TaskFiles::new(None)),
+        metrics: metrics::Metrics::default(),
     });
     Rig {
         exec,

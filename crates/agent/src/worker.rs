@@ -87,6 +87,7 @@ fn reconcile_tasks(agent: &Agent, tasks: Vec<Task>) {
         reports: agent.reports_tx.clone(),
         drain_delay: agent.config.drain_delay,
         files: agent.files.clone(),
+        metrics: agent.config.metrics.clone(),
     });
     let assigned: BTreeMap<String, Task> = tasks.into_iter().map(|t| (t.id.clone(), t)).collect();
     let mut controllers = agent.controllers.lock().expect("lock");

@@ -12,6 +12,7 @@
 //! - [`system`]: `/_ping`, `/version`, `/info`, `/swarm`, `/distribution`
 //! - [`nodes`], [`services`], [`tasks`], [`networks`], [`data`] (secrets and configs)
 //! - [`logs`]: service and task logs as docker's multiplexed stream
+//! - [`events`]: swarm events from the manager when asked for them alone; others the engine's
 //! - [`proxy`]: container and image routes, passed through to the node's own engine
 //! - [`convert`]: our wire messages ⇄ Docker's models
 //!
@@ -22,6 +23,7 @@ pub mod body;
 pub mod convert;
 pub mod data;
 pub mod error;
+pub mod events;
 pub mod filters;
 pub mod logs;
 pub mod networks;
@@ -107,6 +109,7 @@ pub fn router(engine: Shared) -> Router {
         .merge(networks::routes())
         .merge(data::routes())
         .merge(logs::routes())
+        .merge(events::routes())
         .fallback(proxy::pass)
         .with_state(engine);
     version::wrap(routes)

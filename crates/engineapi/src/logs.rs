@@ -84,7 +84,7 @@ fn tail(raw: &str) -> Result<i64, EngineError> {
 }
 
 /// docker sends `since` as Unix seconds with an optional fraction (`1700000000.123456789`).
-fn since_ms(raw: &str) -> Result<i64, EngineError> {
+pub(crate) fn since_ms(raw: &str) -> Result<i64, EngineError> {
     let bad = || {
         EngineError::bad_request(format!(
             "invalid since `{raw}`: pass a Unix time in seconds, such as 1700000000 or 1700000000.5"

@@ -8,11 +8,13 @@
 //! - `scheduler`: pending tasks → nodes (filters, spread)
 //! - `dispatcher`: agent sessions, heartbeats, node liveness, task status
 //!
-//! On every manager: `controlapi`, the API swarmctl talks to.
+//! On every manager: `controlapi`, the API swarmctl talks to, and `events`, the cluster
+//! events it serves (`swarmctl events`), recorded from the store's watch.
 
 pub mod allocator;
 pub mod controlapi;
 pub mod dispatcher;
+pub mod events;
 pub mod leader;
 pub mod membership;
 pub mod orchestrator;

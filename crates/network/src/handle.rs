@@ -42,8 +42,12 @@ pub struct NodeDataplane {
 
 impl NodeDataplane {
     /// Probes the kernel, builds the data plane (as [`Dataplane::new`]) and starts its
-    /// reconcile task. Must run inside the node's network namespace.
-    pub async fn start(config: DataplaneConfig) -> Result<NodeDataplane> {
+    /// reconcile task, which times each pass into `metrics`. Must run inside the node's
+    /// network namespace.
+    pub async fn start(
+        config: DataplaneConfig,
+        metrics: metrics::Metrics,
+    ) -> Result<NodeDataplane> {
         let dataplane = Arc::new(Dataplane::new(config).await?);
         // The host's resolvers, for names that are not the cluster's.
         let upstreams = std::fs::read_to_string("/etc/resolv.conf")
@@ -51,7 +55,7 @@ impl NodeDataplane {
             .unwrap_or_default();
         let resolver = Arc::new(NodeResolver::new(upstreams));
         let (views, rx) = watch::channel(None);
-        tokio::spawn(reconcile(dataplane.clone(), resolver.clone(), rx));
+        tokio::spawn(reconcile(dataplane.clone(), resolver.clone(), rx, metrics));
         Ok(NodeDataplane {
             dataplane,
             resolver,
@@ -74,6 +78,7 @@ async fn reconcile(
     dp: Arc<Dataplane>,
     resolver: Arc<NodeResolver>,
     mut views: watch::Receiver<Option<NetworkView>>,
+    metrics: metrics::Metrics,
 ) {
     let mut resync = tokio::time::interval(RESYNC_EVERY);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -93,11 +98,13 @@ async fn reconcile(
             continue;
         };
         resolver.set_view(&view);
+        let started = std::time::Instant::now();
         let applied = if full {
             dp.resync(&view).await
         } else {
             dp.apply(&view).await
         };
+        metrics.dataplane_programmed(full, started.elapsed());
         retry = match applied {
             Ok(()) => {
                 backoff.reset();

@@ -53,7 +53,7 @@ pub struct Founded {
 /// Creates a new cluster with this node as its only manager: a new root CA, this node's
 /// manager certificate, and the cluster object holding both CA parts. On failure nothing is
 /// left in the state directory, so the next attempt starts clean.
-pub async fn create_cluster(flags: &Flags) -> Result<Founded> {
+pub async fn create_cluster(flags: &Flags, metrics: &metrics::Metrics) -> Result<Founded> {
     let spec = cluster_spec(flags)?;
     let mut identity = base_identity(flags, types::new_id(), rand::random::<u64>() | 1)?;
     identity.cluster_id = types::new_id();
@@ -66,7 +66,7 @@ pub async fn create_cluster(flags: &Flags) -> Result<Founded> {
         let cert = ca.issue(&csr, &identity.node_id, CertRole::Manager, validity)?;
         certs::files(dir).save(ca.cert_pem(), &cert, &key)?;
         let creds = NodeCredentials::new(ca.cert_pem(), &cert, &key)?;
-        let runtime = found_cluster(flags, spec, &identity, &ca, &creds).await?;
+        let runtime = found_cluster(flags, spec, &identity, &ca, &creds, metrics).await?;
         anyhow::Ok((creds, runtime))
     }
     .await;
@@ -132,12 +132,14 @@ async fn found_cluster(
     identity: &Identity,
     ca: &RootCa,
     creds: &Arc<NodeCredentials>,
+    metrics: &metrics::Metrics,
 ) -> Result<ManagerRuntime> {
     let runtime = ManagerRuntime::start(
         identity,
         &flags.state_dir,
         flags.snapshot_interval.unwrap_or(1000),
         crate::certs::raft_dial(creds)?,
+        metrics,
     )
     .await?;
     runtime.raft.initialize_single().await?;

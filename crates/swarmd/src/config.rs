@@ -97,6 +97,14 @@ pub struct Flags {
     /// Default: `STATE_DIR/docker.sock`, on managers and workers alike.
     #[arg(long, value_name = "unix:///PATH|none", value_parser = crate::engine_api::parse_flag)]
     pub engine_api: Option<crate::engine_api::EngineApiFlag>,
+    /// Where `GET /metrics` answers in the Prometheus text format (`0.0.0.0:9323`), on
+    /// managers and workers alike. Off unless set; read-only.
+    #[arg(long, value_name = "IP:PORT")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Where managers serve the live visualizer (`0.0.0.0:8081`): a page of the nodes, their
+    /// tasks and mesh tables, read-only. Off unless set; workers serve it once promoted.
+    #[arg(long, value_name = "IP:PORT")]
+    pub web_addr: Option<SocketAddr>,
 }
 
 fn parse_gateway_subnet(s: &str) -> Result<Ipv4Net, String> {

@@ -18,6 +18,7 @@ use crate::certs;
 use crate::config::{prepare_state_dir, ExecutorKind, Flags, Identity, MeshChoice};
 use crate::engine_api;
 use crate::manager_runtime::{ManagerRuntime, RAFT_DIR};
+use crate::scrape;
 use crate::server;
 
 /// Time between a task leaving every node's mesh and its container being stopped.
@@ -27,6 +28,8 @@ const AGENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const ROLE_CERT_PATIENCE: Duration = Duration::from_secs(10);
 
 pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
+    let metrics_listener = scrape::bind(flags.metrics_addr).await?;
+    let metrics = metrics::Metrics::default();
     let dir = flags.state_dir.clone();
     let fresh = !dir.exists()
         || std::fs::read_dir(&dir)
@@ -53,7 +56,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             let made = if flags.join_addr.is_some() {
                 bootstrap::join(&flags).await
             } else {
-                bootstrap::create_cluster(&flags).await
+                bootstrap::create_cluster(&flags, &metrics).await
             };
             match made {
                 Ok(m) => m,
@@ -79,7 +82,7 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
         ExecutorKind::Test => None,
     };
     let executor = connect_executor(&identity, files_root.clone(), &shutdown);
-    let network = build_network(&identity).await?;
+    let network = build_network(&identity, &metrics).await?;
     tracing::info!(backend = %network.backend(), warnings = ?network.warnings(), "data plane ready");
 
     let mut managers = identity.managers.clone();
@@ -95,18 +98,23 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
             drain_delay: DRAIN_DELAY,
             dial: Dial::mutual_tls(creds.client_config()?, MANAGER_NAME, AGENT_CONNECT_TIMEOUT),
             files_root: files_root.clone(),
+            metrics: metrics.clone(),
         },
         executor,
         network,
     );
     let agent_stop = shutdown.child_token();
     let agent_task = tokio::spawn(agent.clone().run(agent_stop.clone()));
+    let sources = scrape::Sources::new(agent.clone());
+    let metrics_server = metrics_listener
+        .map(|l| scrape::serve(l, sources.clone(), metrics.clone(), shutdown.child_token()));
     let mut managers_rx = agent.watch_managers();
     let mut node_rx = agent.watch_node();
     let local = server::LocalSockets {
         state_dir: dir.clone(),
         engine_api: engine_api::socket(&flags),
         engine: engine_api::engine_socket(&identity),
+        web: flags.web_addr,
     };
     let renewal = tokio::spawn(certs::renewal_loop(
         creds.clone(),
@@ -118,10 +126,11 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
     loop {
         if identity.raft_id != 0 && runtime.is_none() {
             let interval = flags.snapshot_interval.unwrap_or(1000);
-            runtime = Some(
-                ManagerRuntime::start(&identity, &dir, interval, certs::raft_dial(&creds)?).await?,
-            );
+            let dial = certs::raft_dial(&creds)?;
+            let started = ManagerRuntime::start(&identity, &dir, interval, dial, &metrics).await?;
+            runtime = Some(started);
         }
+        sources.set_manager(runtime.as_ref());
         let server_stop = shutdown.child_token();
         let servers = server::serve(
             identity.listen_addr,
@@ -185,6 +194,9 @@ pub async fn run(flags: Flags, shutdown: CancellationToken) -> Result<()> {
 
     agent_stop.cancel();
     let _ = agent_task.await;
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     let _ = renewal.await;
     if let Some(rt) = runtime.take() {
         rt.stop().await;
@@ -261,7 +273,10 @@ fn connect_executor(
     }
 }
 
-async fn build_network(identity: &Identity) -> Result<Arc<dyn NodeNetwork>> {
+async fn build_network(
+    identity: &Identity,
+    metrics: &metrics::Metrics,
+) -> Result<Arc<dyn NodeNetwork>> {
     let kind = match identity.mesh_backend {
         MeshChoice::None => return Ok(Arc::new(agent::RecordingNetwork::default())),
         MeshChoice::Auto => network::MeshChoice::Auto,
@@ -277,7 +292,7 @@ async fn build_network(identity: &Identity) -> Result<Arc<dyn NodeNetwork>> {
     config.vxlan_prefix = format!("{}-vx", identity.link_prefix);
     config.gateway_bridge = format!("{}-gw", identity.link_prefix);
     config.gateway_subnet = identity.gateway_subnet;
-    let dataplane = network::NodeDataplane::start(config)
+    let dataplane = network::NodeDataplane::start(config, metrics.clone())
         .await
         .context("setting up the node's data plane")?;
     Ok(Arc::new(dataplane))

@@ -8,7 +8,9 @@ mod config;
 mod daemon;
 mod engine_api;
 mod manager_runtime;
+mod scrape;
 mod server;
+mod web;
 
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};

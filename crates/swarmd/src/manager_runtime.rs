@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use manager::dispatcher::service::DispatcherSlot;
+use manager::events::{EventHistory, HistoryLimits};
 use manager::leader::LeaderComponents;
 use store::raft::{Dial, RaftConfig, RaftNode};
 use store::{MemoryStore, Store};
@@ -25,8 +26,14 @@ pub struct ManagerRuntime {
     pub store: Store,
     /// The dispatcher while this manager leads; the gRPC face redirects otherwise.
     pub dispatcher: Arc<DispatcherSlot>,
+    /// Where the Control API and the leader's components count events, for `GET /metrics`.
+    pub metrics: metrics::Metrics,
+    /// Cluster events recorded from this manager's store, served by its control API.
+    pub events: EventHistory,
     stop: CancellationToken,
     leader_loop: JoinHandle<()>,
+    /// The supervised event recorder; runs on every manager, leader or not.
+    recorder: JoinHandle<()>,
 }
 
 impl ManagerRuntime {
@@ -36,6 +43,7 @@ impl ManagerRuntime {
         state_dir: &Path,
         snapshot_interval: u64,
         dial: Dial,
+        metrics: &metrics::Metrics,
     ) -> Result<ManagerRuntime> {
         let mut config = RaftConfig::new(
             identity.raft_id,
@@ -59,18 +67,28 @@ impl ManagerRuntime {
         let store = raft.store();
         let dispatcher = Arc::new(DispatcherSlot::default());
         let stop = CancellationToken::new();
+        let events = EventHistory::new(HistoryLimits::default());
+        let recorder = tokio::spawn(manager::events::run_supervised(
+            store.clone(),
+            events.clone(),
+            stop.clone(),
+        ));
         let leader_loop = tokio::spawn(follow_leadership(
             raft.clone(),
             store.clone(),
             dispatcher.clone(),
             stop.clone(),
+            metrics.clone(),
         ));
         Ok(ManagerRuntime {
             raft,
             store,
             dispatcher,
+            metrics: metrics.clone(),
+            events,
             stop,
             leader_loop,
+            recorder,
         })
     }
 
@@ -93,6 +111,7 @@ impl ManagerRuntime {
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.leader_loop.await;
+        let _ = self.recorder.await;
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
@@ -105,6 +124,7 @@ async fn follow_leadership(
     store: Store,
     slot: Arc<DispatcherSlot>,
     stop: CancellationToken,
+    metrics: metrics::Metrics,
 ) {
     let mut leadership = raft.leadership();
     let mut running: Option<Leading> = None;
@@ -117,7 +137,8 @@ async fn follow_leadership(
             tracing::info!("became leader: starting the leader components");
             let group = Arc::new(RaftGroup(raft.clone()));
             let components =
-                LeaderComponents::new(store.clone(), group.clone(), group, slot.clone());
+                LeaderComponents::new(store.clone(), group.clone(), group, slot.clone())
+                    .with_metrics(metrics.clone());
             let token = CancellationToken::new();
             running = Some(Leading {
                 handle: tokio::spawn(components.run(token.clone())),

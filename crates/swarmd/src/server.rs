@@ -33,6 +33,7 @@ use tonic::transport::Server;
 
 use crate::adapters::{AgentConnector, RaftLeaderHint};
 use crate::manager_runtime::ManagerRuntime;
+use crate::scrape::control::Counted;
 
 pub const SOCKET_NAME: &str = "swarmd.sock";
 
@@ -64,6 +65,8 @@ pub struct LocalSockets {
     pub engine_api: Option<PathBuf>,
     /// The container engine that the Engine API's container routes go to.
     pub engine: Option<PathBuf>,
+    /// Where the visualizer listens (`--web-addr`), on managers.
+    pub web: Option<SocketAddr>,
 }
 
 /// Serves until `stop`. Returns the server tasks.
@@ -91,7 +94,8 @@ pub fn serve(
                 m.store.clone(),
                 Arc::new(AgentConnector::new(creds.client_config()?)),
                 node_id,
-            );
+            )
+            .with_events(m.events.clone());
             let store = m.store.clone();
             let members: MemberCheck =
                 Arc::new(move |id: &str| store.view(|t| t.nodes.contains_key(id)));
@@ -106,9 +110,10 @@ pub fn serve(
                 format!("cannot create the control socket {}", socket_path.display())
             })?;
             std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o600))?;
-            let local = Server::builder().add_service(
+            let local = Server::builder().add_service(Counted::new(
                 api::control::control_server::ControlServer::new(control.clone()),
-            );
+                m.metrics.clone(),
+            ));
             let unix_stop = stop.clone();
             tasks.push(tokio::spawn(async move {
                 let incoming = UnixListenerStream::new(unix);
@@ -120,9 +125,12 @@ pub fn serve(
                 }
             }));
             tcp.add_service(agent_service)
-                .add_service(InterceptedService::new(
-                    api::control::control_server::ControlServer::new(control),
-                    Authorizer::new("the control API", CONTROLLERS).members(members.clone()),
+                .add_service(Counted::new(
+                    InterceptedService::new(
+                        api::control::control_server::ControlServer::new(control),
+                        Authorizer::new("the control API", CONTROLLERS).members(members.clone()),
+                    ),
+                    m.metrics.clone(),
                 ))
                 .add_service(InterceptedService::new(
                     api::dispatcher::dispatcher_server::DispatcherServer::new(dispatcher),
@@ -139,8 +147,19 @@ pub fn serve(
         None => tcp.add_service(agent_service),
     };
     if let Some(path) = &local.engine_api {
-        let engine = engineapi::Engine::new(engine_control, node_id.into(), local.engine.clone());
+        let engine =
+            engineapi::Engine::new(engine_control.clone(), node_id.into(), local.engine.clone());
         tasks.push(crate::engine_api::serve(path, engine, stop.clone())?);
+    }
+    match (local.web, manager, engine_control) {
+        (Some(addr), Some(m), Some(control)) => tasks.push(crate::web::serve(
+            addr,
+            m.store.clone(),
+            control,
+            stop.clone(),
+        )?),
+        (Some(addr), _, _) => crate::web::note_worker(addr),
+        (None, _, _) => {}
     }
     tasks.push(tokio::spawn(async move {
         let incoming = security::tls_incoming(listener, tls);

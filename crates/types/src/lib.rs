@@ -8,6 +8,7 @@
 //! - [`secret`]: secrets and configs, and a service's references to them
 //! - [`mount`]: volumes, bind mounts and tmpfs a task's container gets
 //! - [`logs`]: which stream a log line came from
+//! - [`event`]: cluster events as `docker events` shows them, and the filters that pick them
 //! - [`constraint`]: placement constraint expressions (`node.role==manager`) parsed and matched
 //! - [`duration`]: durations printed the way docker prints them (`1m30s`)
 //! - [`validate`]: checks a [`service::ServiceSpec`] before anything is stored
@@ -17,6 +18,7 @@ pub mod cluster;
 pub mod constraint;
 pub mod convert;
 pub mod duration;
+pub mod event;
 pub mod logs;
 pub mod mesh;
 pub mod meta;

@@ -72,6 +72,7 @@ pub async fn run(report: &mut Report, bins: &Binaries) -> Result<()> {
                 drain_delay: Duration::from_millis(300),
                 dial,
                 files_root: None,
+                metrics: metrics::Metrics::default(),
             },
             Arc::new(TestExecutor::new(&hostname)),
             Arc::new(RecordingNetwork::default()),

@@ -12,6 +12,7 @@
 //!   on the lab with 1,000 published services.
 //! - [`resolver`] n. the embedded DNS's answer latency at 5,000 queries/s; [`overlay`] v. on
 //!   the lab: VIP vs direct from a client container, task RUNNING → its name on every node.
+//! - [`scrape`] m. `GET /metrics` on a leader holding 10,000 tasks.
 //! - [`engine_api`] x. the real docker CLI against swarmd's Engine API and Docker's swarm mode.
 //! - [`scale`] h. swarm2k/3k-style scale: 3 managers + thousands of [`simnode`]s ([`fleet`]),
 //!   up to 100,000 tasks, and [`scale_faults`] under that load. Long: only with `--only h`.
@@ -45,6 +46,7 @@ mod scale_faults;
 mod scale_ops;
 mod scale_plot;
 mod scheduler;
+mod scrape;
 mod secrets;
 mod simnode;
 mod stacks;
@@ -151,6 +153,11 @@ async fn main() -> Result<()> {
         section("n. embedded DNS");
         let r = resolver::run(&mut report, flags.quick);
         record(&mut report, "n. resolver", r);
+    }
+    if flags.wants('m') {
+        section("m. GET /metrics on a leader with 10,000 tasks");
+        let r = scrape::run(&mut report, &bins).await;
+        record(&mut report, "m. metrics scrape", r);
     }
     if flags.wants('x') {
         if root {

@@ -46,7 +46,7 @@ pub fn lab_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lab/lab.sh")
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     matches!(
         std::env::var("CI").as_deref(),
         Ok("true") | Ok("1") | Ok("TRUE")

@@ -41,6 +41,7 @@ pub async fn leader(stop: &CancellationToken) -> (Store, SocketAddr) {
         store.clone(),
         DispatcherConfig {
             heartbeat_period: HEARTBEAT,
+            ..DispatcherConfig::default()
         },
     );
     tokio::spawn(dispatcher.clone().run(stop.clone()));
@@ -76,6 +77,7 @@ pub fn start_agent(
             drain_delay: Duration::from_millis(10),
             dial: AgentConfig::plaintext_dial(),
             files_root: None,
+            metrics: metrics::Metrics::default(),
         },
         Arc::new(engine.clone()),
         network,

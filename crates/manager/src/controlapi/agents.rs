@@ -12,22 +12,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api::control::{LogLine, MeshTable, ServiceLogsRequest};
+use api::dispatcher::agent_client::AgentClient;
 use api::dispatcher::{AgentMeshRequest, TaskLogsRequest};
+use futures::future::BoxFuture;
 use store::{LookupError, Store, Tables};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
 use tonic::Status;
 use types::{Node, NodeState, Task, TaskState};
 
 use super::error::ApiError;
-use super::NodeConnector;
 
 /// How often a followed service is checked for new tasks.
 const FOLLOW_POLL: Duration = Duration::from_millis(500);
 /// Lines buffered between the node readers and the client.
 const LOG_BUFFER: usize = 256;
 pub type LogStream = ReceiverStream<Result<LogLine, Status>>;
+
+/// Opens a connection to a node's `Agent` service. The daemon supplies it because only it knows
+/// where each node's agent listens and with which credentials.
+pub trait NodeConnector: Send + Sync + 'static {
+    /// A client for `node`'s agent, or UNAVAILABLE saying why the node cannot be reached.
+    /// The future owns what it needs (`'static`) so it can run on a spawned task.
+    fn agent(&self, node: &Node) -> BoxFuture<'static, Result<AgentClient<Channel>, Status>>;
+}
 
 /// Prefixes an agent's failure with the node it came from.
 fn node_status(node: &Node, status: Status) -> Status {
@@ -37,11 +47,14 @@ fn node_status(node: &Node, status: Status) -> Status {
     )
 }
 
+/// The mesh table of the node `query` names, or of `local` (this manager's node) when empty.
 pub async fn node_mesh(
     store: &Store,
     connector: &dyn NodeConnector,
+    local: &str,
     query: &str,
 ) -> Result<MeshTable, Status> {
+    let query = if query.is_empty() { local } else { query };
     let node = store
         .view(|t| t.find_node(query).cloned())
         .map_err(ApiError::from)?;

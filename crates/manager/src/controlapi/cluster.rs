@@ -46,3 +46,17 @@ pub async fn rotate_join_tokens(
         .await?;
     get(store)
 }
+
+/// A certificate for remote control (`swarmctl -H`) for the key whose CSR is given.
+pub fn issue_client_certificate(
+    store: &Store,
+    csr: &str,
+) -> Result<pc::IssueClientCertificateResponse, tonic::Status> {
+    let name = format!("client-{}", types::new_id());
+    let issued = crate::membership::issuer::issue(store, csr, &name, security::CertRole::Client)?;
+    tracing::info!(client = %name, "issued a client certificate");
+    Ok(pc::IssueClientCertificateResponse {
+        certificate: issued.certificate,
+        ca_certificate: issued.ca_certificate,
+    })
+}

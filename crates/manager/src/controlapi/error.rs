@@ -5,7 +5,7 @@
 //! such as `nginx:1.27`", not a bare code.
 
 use store::{LookupError, StoreError};
-use tonic::{Code, Status};
+use tonic::{Code, Response, Status};
 use types::convert::ConvertError;
 use types::validate::ValidationError;
 
@@ -89,6 +89,18 @@ impl From<ApiError> for Status {
     fn from(e: ApiError) -> Status {
         Status::new(e.code(), e.message())
     }
+}
+
+/// Converts a domain result into the wire reply.
+pub(super) fn reply<T, W: From<T>>(result: Result<T, ApiError>) -> Result<Response<W>, Status> {
+    result
+        .map(|t| Response::new(W::from(t)))
+        .map_err(Status::from)
+}
+
+/// Domain objects as their wire messages, for list replies.
+pub(super) fn wire<T, W: From<T>>(items: Vec<T>) -> Vec<W> {
+    items.into_iter().map(W::from).collect()
 }
 
 #[cfg(test)]

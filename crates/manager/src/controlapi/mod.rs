@@ -11,12 +11,14 @@
 //! - [`data`]: secrets (sealed at rest) and configs (labels alone can change); a service's
 //!   references to them
 //! - [`agents`]: what is read from a node's agent: its live mesh table, task logs
+//! - [`events`]: cluster events from this manager's history, then live
 //! - [`error`]: the one mapping from failures to `tonic::Status`
 
 pub mod agents;
 pub mod cluster;
 pub mod data;
 pub mod error;
+pub mod events;
 pub mod networks;
 pub mod nodes;
 pub mod services;
@@ -30,27 +32,17 @@ use std::sync::Arc;
 
 use api::control as pc;
 use api::control::control_server::Control;
-use api::dispatcher::agent_client::AgentClient;
 use api::objects as pb;
-use futures::future::BoxFuture;
 use store::Store;
 use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
-use types::Node;
 
+pub use agents::NodeConnector;
 pub use error::ApiError;
+use error::{reply, wire};
 
 /// Response metadata naming the node that answered, so `swarmctl node ls` can mark it with `*`.
 pub const NODE_ID_METADATA: &str = "swarm-node-id";
-
-/// Opens a connection to a node's `Agent` service. The daemon supplies it because only it knows
-/// where each node's agent listens and with which credentials.
-pub trait NodeConnector: Send + Sync + 'static {
-    /// A client for `node`'s agent, or UNAVAILABLE saying why the node cannot be reached.
-    /// The future owns what it needs (`'static`) so it can run on a spawned task.
-    fn agent(&self, node: &Node) -> BoxFuture<'static, Result<AgentClient<Channel>, Status>>;
-}
 
 /// The `Control` gRPC service over one manager's store.
 #[derive(Clone)]
@@ -61,6 +53,8 @@ pub struct ControlApi {
     connector: Arc<dyn NodeConnector>,
     /// This manager's node ID: the default node of `NodeMesh`, and the `*` in `node ls`.
     local_node_id: String,
+    /// What `Events` serves; without it, `Events` is refused as unavailable.
+    events: Option<crate::events::EventHistory>,
 }
 
 impl ControlApi {
@@ -73,7 +67,14 @@ impl ControlApi {
             store,
             connector,
             local_node_id: local_node_id.into(),
+            events: None,
         }
+    }
+
+    /// Serves `Events` from `history` (fed by the manager's event recorder).
+    pub fn with_events(mut self, history: crate::events::EventHistory) -> Self {
+        self.events = Some(history);
+        self
     }
 
     /// Adds the answering node's ID to a response's metadata.
@@ -84,13 +85,6 @@ impl ControlApi {
         }
         response
     }
-}
-
-/// Converts a domain result into the wire reply.
-fn reply<T, W: From<T>>(result: Result<T, ApiError>) -> Result<Response<W>, Status> {
-    result
-        .map(|t| Response::new(W::from(t)))
-        .map_err(Status::from)
 }
 
 #[tonic::async_trait]
@@ -114,28 +108,15 @@ impl Control for ControlApi {
         &self,
         request: Request<pc::IssueClientCertificateRequest>,
     ) -> Result<Response<pc::IssueClientCertificateResponse>, Status> {
-        let name = format!("client-{}", types::new_id());
-        let issued = crate::membership::issuer::issue(
-            &self.store,
-            &request.get_ref().csr,
-            &name,
-            security::CertRole::Client,
-        )?;
-        tracing::info!(client = %name, "issued a client certificate");
-        Ok(Response::new(pc::IssueClientCertificateResponse {
-            certificate: issued.certificate,
-            ca_certificate: issued.ca_certificate,
-        }))
+        cluster::issue_client_certificate(&self.store, &request.get_ref().csr).map(Response::new)
     }
 
     async fn list_nodes(
         &self,
         _: Request<pc::ListNodesRequest>,
     ) -> Result<Response<pc::ListNodesResponse>, Status> {
-        let nodes = nodes::list(&self.store);
-        Ok(self.stamped(pc::ListNodesResponse {
-            nodes: nodes.into_iter().map(Into::into).collect(),
-        }))
+        let nodes = wire(nodes::list(&self.store));
+        Ok(self.stamped(pc::ListNodesResponse { nodes }))
     }
 
     async fn get_node(
@@ -194,30 +175,24 @@ impl Control for ControlApi {
         &self,
         _: Request<pc::ListServicesRequest>,
     ) -> Result<Response<pc::ListServicesResponse>, Status> {
-        let services = services::list(&self.store);
-        Ok(Response::new(pc::ListServicesResponse {
-            services: services.into_iter().map(Into::into).collect(),
-        }))
+        let services = wire(services::list(&self.store));
+        Ok(Response::new(pc::ListServicesResponse { services }))
     }
 
     async fn list_tasks(
         &self,
         request: Request<pc::ListTasksRequest>,
     ) -> Result<Response<pc::ListTasksResponse>, Status> {
-        let tasks = services::list_tasks(&self.store, &request.into_inner())?;
-        Ok(Response::new(pc::ListTasksResponse {
-            tasks: tasks.into_iter().map(Into::into).collect(),
-        }))
+        let tasks = wire(services::list_tasks(&self.store, &request.into_inner())?);
+        Ok(Response::new(pc::ListTasksResponse { tasks }))
     }
 
     async fn list_networks(
         &self,
         _: Request<pc::ListNetworksRequest>,
     ) -> Result<Response<pc::ListNetworksResponse>, Status> {
-        let networks = networks::list(&self.store);
-        Ok(Response::new(pc::ListNetworksResponse {
-            networks: networks.into_iter().map(Into::into).collect(),
-        }))
+        let networks = wire(networks::list(&self.store));
+        Ok(Response::new(pc::ListNetworksResponse { networks }))
     }
 
     async fn get_network(
@@ -247,12 +222,8 @@ impl Control for ControlApi {
         request: Request<pc::ListDataRequest>,
     ) -> Result<Response<pc::ListDataResponse>, Status> {
         let kind = data::kind_of(request.into_inner().kind)?;
-        Ok(Response::new(pc::ListDataResponse {
-            objects: data::list(&self.store, kind)
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-        }))
+        let objects = wire(data::list(&self.store, kind));
+        Ok(Response::new(pc::ListDataResponse { objects }))
     }
 
     async fn get_data(
@@ -291,12 +262,8 @@ impl Control for ControlApi {
         request: Request<pc::NodeMeshRequest>,
     ) -> Result<Response<pc::MeshTable>, Status> {
         let query = request.into_inner().node;
-        let query = if query.is_empty() {
-            self.local_node_id.as_str()
-        } else {
-            query.as_str()
-        };
-        let table = agents::node_mesh(&self.store, self.connector.as_ref(), query).await?;
+        let connector = self.connector.as_ref();
+        let table = agents::node_mesh(&self.store, connector, &self.local_node_id, &query).await?;
         Ok(self.stamped(table))
     }
 
@@ -312,5 +279,14 @@ impl Control for ControlApi {
             request.into_inner(),
         )?;
         Ok(Response::new(stream))
+    }
+
+    type EventsStream = events::EventStream;
+
+    async fn events(
+        &self,
+        request: Request<pc::EventsRequest>,
+    ) -> Result<Response<Self::EventsStream>, Status> {
+        events::stream(self.events.as_ref(), request.into_inner())
     }
 }

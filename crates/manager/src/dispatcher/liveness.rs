@@ -67,10 +67,12 @@ impl Dispatcher {
             return Ok(());
         }
         tracing::info!(nodes = ?down, "nodes missed their heartbeats: marking them down");
-        self.store
+        let marked = self
+            .store
             .update(|t, tx| {
                 // A node may have opened a session since the list was made.
                 let sessions = self.sessions.lock().expect("sessions lock");
+                let mut marked = 0;
                 for id in &down {
                     if sessions.contains_key(id) {
                         continue;
@@ -84,10 +86,13 @@ impl Dispatcher {
                         n.status.message = "heartbeat failure".into();
                         n.status.down_since_ms = types::now_ms();
                         tx.update(Object::Node(n));
+                        marked += 1;
                     }
                 }
-                Ok::<_, StoreError>(())
+                Ok::<_, StoreError>(marked)
             })
-            .await
+            .await?;
+        self.config.metrics.missed_heartbeats(marked);
+        Ok(())
     }
 }

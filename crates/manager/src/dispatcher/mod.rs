@@ -47,12 +47,15 @@ pub struct DispatcherConfig {
     /// How often agents heartbeat in a small cluster (LAN-fast by default); a large one is told
     /// a multiple of it (see `pace`).
     pub heartbeat_period: Duration,
+    /// Where nodes declared down for missed heartbeats are counted, for `GET /metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 impl Default for DispatcherConfig {
     fn default() -> Self {
         DispatcherConfig {
             heartbeat_period: Duration::from_millis(500),
+            metrics: metrics::Metrics::default(),
         }
     }
 }
@@ -158,6 +161,11 @@ impl Dispatcher {
     pub fn heartbeat(&self, node_id: &str, session_id: &str) -> Result<Duration, DispatchError> {
         self.check_session(node_id, session_id)?;
         Ok(self.heartbeat_period())
+    }
+
+    /// How many nodes have a session open now.
+    pub fn session_count(&self) -> usize {
+        self.sessions.lock().expect("sessions lock").len()
     }
 
     /// The period agents are told now.

@@ -31,6 +31,11 @@ impl DispatcherSlot {
     fn get(&self) -> Option<Arc<Dispatcher>> {
         self.0.read().expect("slot lock").clone()
     }
+
+    /// The nodes with a session open, while this manager leads; `None` otherwise.
+    pub fn session_count(&self) -> Option<usize> {
+        self.get().map(|d| d.session_count())
+    }
 }
 
 pub struct DispatcherService {

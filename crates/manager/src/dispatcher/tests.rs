@@ -26,6 +26,7 @@ async fn setup() -> (Store, Arc<Dispatcher>, CancellationToken) {
         store.clone(),
         DispatcherConfig {
             heartbeat_period: period(),
+            ..DispatcherConfig::default()
         },
     );
     let stop = CancellationToken::new();

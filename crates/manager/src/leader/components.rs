@@ -37,6 +37,8 @@ pub struct LeaderComponents {
     step_down: Arc<dyn StepDown>,
     /// Where the dispatcher's gRPC face finds the running dispatcher.
     dispatcher: Arc<DispatcherSlot>,
+    /// Where the components count their events, for `GET /metrics`.
+    metrics: metrics::Metrics,
 }
 
 impl LeaderComponents {
@@ -51,7 +53,16 @@ impl LeaderComponents {
             raft,
             step_down,
             dispatcher,
+            metrics: metrics::Metrics::default(),
         }
+    }
+
+    /// The components count their events (decisions, restarts, missed heartbeats) into
+    /// `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: metrics::Metrics) -> LeaderComponents {
+        self.metrics = metrics;
+        self
     }
 
     /// The components, by name. Each start is a fresh run over the store.
@@ -65,11 +76,21 @@ impl LeaderComponents {
             }),
             Component::infallible("orchestrator", {
                 let store = store.clone();
-                move |token| Orchestrator::new(store.clone()).run(token)
+                let metrics = self.metrics.clone();
+                move |token| {
+                    Orchestrator::new(store.clone())
+                        .with_metrics(metrics.clone())
+                        .run(token)
+                }
             }),
             Component::infallible("scheduler", {
                 let store = store.clone();
-                move |token| Scheduler::new(store.clone()).run(token)
+                let metrics = self.metrics.clone();
+                move |token| {
+                    Scheduler::new(store.clone())
+                        .with_metrics(metrics.clone())
+                        .run(token)
+                }
             }),
             Component::infallible("role manager", {
                 let store = store.clone();
@@ -134,9 +155,11 @@ impl LeaderComponents {
     fn dispatcher_component(&self) -> Component {
         let store = self.store.clone();
         let slot = self.dispatcher.clone();
+        let metrics = self.metrics.clone();
         Component::infallible("dispatcher", move |token| {
             let config = DispatcherConfig {
                 heartbeat_period: heartbeat_period(&store),
+                metrics: metrics.clone(),
             };
             let dispatcher = Dispatcher::new(store.clone(), config);
             slot.set(Some(dispatcher.clone()));

@@ -41,6 +41,8 @@ use driver::Reconciler;
 pub struct Orchestrator {
     store: Store,
     timing: LoopTiming,
+    /// Where restarts are counted, for `GET /metrics`.
+    metrics: metrics::Metrics,
 }
 
 impl Orchestrator {
@@ -48,7 +50,15 @@ impl Orchestrator {
         Orchestrator {
             store,
             timing: LoopTiming::default(),
+            metrics: metrics::Metrics::default(),
         }
+    }
+
+    /// Counts the tasks its restart policy creates into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     #[must_use]
@@ -64,6 +74,7 @@ impl Orchestrator {
             all: true,
             dirty: BTreeSet::new(),
             retry: self.timing.retry,
+            metrics: self.metrics.clone(),
         };
         tracing::info!("orchestrator started");
         driver::drive(&self.store, &mut pass, &shutdown, &self.timing).await;
@@ -78,6 +89,7 @@ struct Pass {
     /// Service IDs (existing or deleted) with changes since the last pass.
     dirty: BTreeSet<String>,
     retry: Duration,
+    metrics: metrics::Metrics,
 }
 
 impl Reconciler for Pass {
@@ -115,7 +127,7 @@ impl Reconciler for Pass {
         let mut requeue_at: Option<i64> = None;
         let mut failed = false;
         for id in ids {
-            match reconcile_service(&self.store, &id).await {
+            match reconcile_service(&self.store, &id, &self.metrics).await {
                 Ok(Some(at)) => requeue_at = Some(requeue_at.map_or(at, |r| r.min(at))),
                 Ok(None) => {}
                 Err(e) => {
@@ -136,8 +148,12 @@ impl Reconciler for Pass {
 
 /// One service's pass: decide and write the tasks, then reap. Returns when a timer (restart
 /// delay, update monitor) is due.
-async fn reconcile_service(store: &Store, id: &str) -> Result<Option<i64>, StoreError> {
-    let requeue = store
+async fn reconcile_service(
+    store: &Store,
+    id: &str,
+    metrics: &metrics::Metrics,
+) -> Result<Option<i64>, StoreError> {
+    let (requeue, restarts) = store
         .update(|t, tx| {
             let now = types::now_ms();
             let service = t.services.get(id);
@@ -148,7 +164,7 @@ async fn reconcile_service(store: &Store, id: &str) -> Result<Option<i64>, Store
                 },
                 None => reaper::remove_all(t, id, now),
             };
-            let requeue = w.requeue_at_ms;
+            let requeue = (w.requeue_at_ms, w.restarts);
             if w.created() > 0 {
                 tracing::debug!(service = %id, created = w.created(), "creating tasks");
             }
@@ -156,6 +172,7 @@ async fn reconcile_service(store: &Store, id: &str) -> Result<Option<i64>, Store
             Ok::<_, StoreError>(requeue)
         })
         .await?;
+    metrics.task_restarts(restarts);
     store
         .update(|t, tx| {
             for task_id in reaper::reapable(t, id, t.services.get(id), types::now_ms()) {

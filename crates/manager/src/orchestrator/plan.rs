@@ -28,6 +28,8 @@ pub struct Working {
     pub service: Option<Service>,
     /// The earliest time something becomes due (restart delay, update monitor).
     pub requeue_at_ms: Option<i64>,
+    /// Tasks created by the restart policy in this pass, for `GET /metrics`.
+    pub restarts: u64,
 }
 
 impl Working {
@@ -39,6 +41,7 @@ impl Working {
             edits,
             service: None,
             requeue_at_ms: None,
+            restarts: 0,
         }
     }
 

@@ -35,6 +35,9 @@ pub fn refill(
             continue;
         }
         if phase.wants_task(now_ms) {
+            if matches!(phase, Phase::RestartAt(_)) {
+                w.restarts += 1;
+            }
             w.add(new_task(service, &key, now_ms));
         } else if let Phase::RestartAt(at) = phase {
             w.requeue_at(at);

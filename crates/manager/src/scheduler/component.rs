@@ -27,11 +27,23 @@ pub const ASSIGNED_MESSAGE: &str = "assigned";
 /// losing leadership; it keeps no state beyond the store.
 pub struct Scheduler {
     store: Store,
+    /// Decisions and pass latency, for `GET /metrics`.
+    metrics: metrics::Metrics,
 }
 
 impl Scheduler {
     pub fn new(store: Store) -> Scheduler {
-        Scheduler { store }
+        Scheduler {
+            store,
+            metrics: metrics::Metrics::default(),
+        }
+    }
+
+    /// Counts its decisions into `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: metrics::Metrics) -> Scheduler {
+        self.metrics = metrics;
+        self
     }
 
     /// Runs until `shutdown` is cancelled (or the store goes away).
@@ -69,6 +81,7 @@ impl Scheduler {
     /// Plans once over the current state and commits the result; returns how many tasks were
     /// written. Public so tests and benchmarks can drive the scheduler step by step.
     pub async fn tick(&self) -> Result<usize, StoreError> {
+        let started = Instant::now();
         let decisions = self.store.view(plan);
         let mut written = 0;
         for chunk in decisions.chunks(COMMIT_BATCH) {
@@ -79,6 +92,15 @@ impl Scheduler {
         }
         if written > 0 {
             tracing::debug!(written, "scheduler: tasks updated");
+        }
+        if !decisions.is_empty() {
+            let assigned = decisions
+                .iter()
+                .filter(|d| matches!(d, Decision::Assign { .. }))
+                .count();
+            let unschedulable = decisions.len() - assigned;
+            self.metrics
+                .scheduler_pass(assigned as u64, unschedulable as u64, started.elapsed());
         }
         Ok(written)
     }

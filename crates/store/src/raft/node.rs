@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +51,8 @@ pub struct RaftNode {
     /// Resolves when openraft's tasks released the database file: shutdown waits for it so
     /// the same state directory can be opened again at once.
     db_closed: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    /// Snapshots built since this process started (the state machine's counter).
+    snapshots_built: Arc<AtomicU64>,
 }
 
 impl RaftNode {
@@ -68,6 +71,7 @@ impl RaftNode {
         };
         let log = LogStore::new(db.clone());
         let sm = StateMachine::open(db.clone(), memory.clone()).map_err(|e| state_err(&e))?;
+        let snapshots_built = sm.snapshots_built();
         // Silent for a few election timeouts = unreachable, for `node ls`.
         let peers = Arc::new(PeerHealth::new(config.election_timeout_max * 3));
         let transport = Transport::new(config.dial.clone());
@@ -97,6 +101,7 @@ impl RaftNode {
             core,
             leadership,
             db_closed,
+            snapshots_built,
         })
     }
 
@@ -217,6 +222,11 @@ impl RaftNode {
     /// openraft's metrics (log, applied and snapshot positions, replication) for diagnostics.
     pub fn metrics(&self) -> watch::Receiver<RaftMetrics<NodeId, ManagerNode>> {
         self.core.raft.metrics()
+    }
+
+    /// Snapshots of the state this manager built since it started.
+    pub fn snapshots_built(&self) -> u64 {
+        self.snapshots_built.load(Ordering::Relaxed)
     }
 
     /// Stops Raft and releases the state directory. Idempotent.

@@ -41,7 +41,8 @@ pub struct StateMachine {
     db: Arc<RaftDb>,
     last_applied: Option<LogId<NodeId>>,
     membership: Membership,
-    /// Makes snapshot IDs unique when two snapshots cover the same log position.
+    /// Makes snapshot IDs unique when two snapshots cover the same log position; it counts
+    /// the snapshots this process built.
     snapshot_seq: Arc<AtomicU64>,
 }
 
@@ -62,6 +63,11 @@ impl StateMachine {
             None => sm.memory.restore(Tables::default(), 0),
         }
         Ok(sm)
+    }
+
+    /// How many snapshots this state machine has built, read while openraft owns it.
+    pub(super) fn snapshots_built(&self) -> Arc<AtomicU64> {
+        self.snapshot_seq.clone()
     }
 
     fn stored_snapshot(&self) -> StorageResult<Option<(Meta, Vec<u8>)>> {

@@ -12,7 +12,9 @@
 //! - [`view_diff`]: a change of the NetworkView, sent instead of the whole view
 //! - [`secret`]: secrets and configs (a secret's data cleared on the way out), payloads
 //! - [`mesh`]: a node's mesh table, read back from its kernel (domain → wire only)
+//! - [`event`]: a cluster event on its way to `swarmctl events` (domain → wire only)
 
+mod event;
 mod mesh;
 mod network;
 mod node;

@@ -2,6 +2,7 @@
 
 mod agents;
 mod data;
+mod events;
 mod network_removal;
 mod networks;
 mod nodes;

@@ -1,0 +1,79 @@
+//! The live visualizer (`--web-addr IP:PORT`, off unless set), served by managers only: it
+//! reads the manager's store and, through its control API, each node's mesh table. A worker
+//! given the flag says so and serves nothing; a promotion starts it, a demotion stops it,
+//! since it is rebuilt with the node's other servers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use manager::controlapi::ControlApi;
+use store::Store;
+use tokio::net::TcpSocket;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long open pages may delay a stop (their event streams end on stop; this bounds the rest).
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Binds `addr` (reusable, so a role change can rebind at once) or says which flag to change.
+fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }?;
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .and_then(|()| socket.listen(128))
+        .with_context(|| {
+            format!("cannot serve the visualizer on {addr}; is the address in use or not this node's? pick another --web-addr")
+        })
+}
+
+/// Serves the visualizer on `addr` until `stop`: on a manager (`control` and `store` given).
+pub fn serve(
+    addr: SocketAddr,
+    store: Store,
+    control: ControlApi,
+    stop: CancellationToken,
+) -> Result<JoinHandle<()>> {
+    let listener = bind(addr)?;
+    tracing::info!(addr = %addr, "serving the visualizer on http://{addr}/");
+    Ok(tokio::spawn(async move {
+        let mut server = tokio::spawn(web::serve(listener, store, Arc::new(control), stop.clone()));
+        stop.cancelled().await;
+        if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
+            server.abort();
+            tracing::warn!("the visualizer was stopped with requests still open");
+        }
+    }))
+}
+
+/// On a worker: the flag is kept for a later promotion, and said to do nothing until then.
+pub fn note_worker(addr: SocketAddr) {
+    tracing::info!(
+        addr = %addr,
+        "--web-addr: only managers serve the visualizer; this node serves it once promoted"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_address_in_use_names_the_flag() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = format!("{:#}", bind(addr).unwrap_err());
+        assert!(
+            err.contains("--web-addr") && err.contains(&addr.to_string()),
+            "{err}"
+        );
+        drop(taken);
+        bind(addr).unwrap();
+    }
+}
