@@ -41,20 +41,26 @@ const MANAGERS: &[CertRole] = &[CertRole::Manager];
 const NODES: &[CertRole] = &[CertRole::Manager, CertRole::Worker];
 const CONTROLLERS: &[CertRole] = &[CertRole::Manager, CertRole::Client];
 
-/// Binds the listen address (reusable, so a role change can rebind at once).
-fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+/// Binds a TCP address reusably (so a role change can rebind at once); on failure the error
+/// says what was to be served there and which flag moves it.
+pub fn bind_reusable(
+    addr: SocketAddr,
+    backlog: u32,
+    what: &str,
+    flag: &str,
+) -> Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
         TcpSocket::new_v6()
     }?;
     socket.set_reuseaddr(true)?;
-    socket.bind(addr).with_context(|| {
-        format!(
-            "cannot listen on {addr}; is another swarmd running there? pick another --listen-addr"
-        )
-    })?;
-    Ok(socket.listen(1024)?)
+    socket
+        .bind(addr)
+        .and_then(|()| socket.listen(backlog))
+        .with_context(|| {
+            format!("cannot serve {what} on {addr}; is the address in use or not this node's? pick another {flag}")
+        })
 }
 
 /// The node's unix sockets, and the engine behind the Engine API.
@@ -79,7 +85,7 @@ pub fn serve(
     creds: &Arc<NodeCredentials>,
     stop: CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>> {
-    let listener = bind(listen)?;
+    let listener = bind_reusable(listen, 1024, "the node's gRPC", "--listen-addr")?;
     let tls = creds.server_config()?;
     let agent_service = InterceptedService::new(
         api::dispatcher::agent_server::AgentServer::new(agent::service::AgentService::new(agent)),

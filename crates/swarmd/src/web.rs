@@ -7,30 +7,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use manager::controlapi::ControlApi;
 use store::Store;
-use tokio::net::TcpSocket;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How long open pages may delay a stop (their event streams end on stop; this bounds the rest).
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// Binds `addr` (reusable, so a role change can rebind at once) or says which flag to change.
+/// Binds `--web-addr`, naming the flag when it cannot.
 fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()
-    } else {
-        TcpSocket::new_v6()
-    }?;
-    socket.set_reuseaddr(true)?;
-    socket
-        .bind(addr)
-        .and_then(|()| socket.listen(128))
-        .with_context(|| {
-            format!("cannot serve the visualizer on {addr}; is the address in use or not this node's? pick another --web-addr")
-        })
+    crate::server::bind_reusable(addr, 128, "the visualizer", "--web-addr")
 }
 
 /// Serves the visualizer on `addr` until `stop`: on a manager (`control` and `store` given).
