@@ -7,6 +7,7 @@ mod certs;
 mod config;
 mod daemon;
 mod engine_api;
+mod identity;
 mod manager_runtime;
 mod scrape;
 mod server;
