@@ -1,5 +1,6 @@
 //! `swarmctl service …`: create, update, scale, rollback, remove, and the read verbs.
 
+mod conns;
 mod data_refs;
 mod flags;
 pub mod list;
@@ -42,6 +43,8 @@ pub enum ServiceCommand {
     Inspect(list::InspectArgs),
     /// Fetch the logs of a service or task
     Logs(logs::LogsArgs),
+    /// List the live connections the routing mesh carries to a service's tasks
+    Conns(conns::ConnsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -207,6 +210,7 @@ pub async fn run(client: &mut Control, command: ServiceCommand) -> Result<()> {
         ServiceCommand::Ps(args) => list::ps(client, args).await,
         ServiceCommand::Inspect(args) => list::inspect(client, args).await,
         ServiceCommand::Logs(args) => logs::logs(client, args).await,
+        ServiceCommand::Conns(args) => conns::conns(client, args).await,
     }
 }
 

@@ -3,7 +3,9 @@
 
 use futures::future::BoxFuture;
 use std::sync::Mutex;
-use types::{MeshBackendKind, MeshTable, NetworkView, PortProtocol, Task, VirtualService};
+use types::{
+    MeshBackendKind, MeshConn, MeshTable, NetworkView, PortProtocol, Task, VirtualService,
+};
 
 /// Why the data plane could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +37,9 @@ pub trait NodeNetwork: Send + Sync + 'static {
     /// The live load-balancing table, read back from the kernel.
     fn mesh(&self) -> BoxFuture<'_, Result<MeshTable, NetworkError>>;
 
+    /// The connections the mesh forwarded to tasks, from the node's connection tracking.
+    fn conns(&self) -> BoxFuture<'_, Result<Vec<MeshConn>, NetworkError>>;
+
     fn backend(&self) -> MeshBackendKind;
 
     /// Capabilities the node lacks, for `node inspect`.
@@ -48,6 +53,8 @@ pub struct RecordingNetwork {
     pub attached: Mutex<Vec<(String, u32)>>,
     /// Ports tests declare as held by some process on the node.
     pub ports_in_use: Mutex<Vec<(PortProtocol, u16)>>,
+    /// What `conns` answers: tests declare the connections the "kernel" tracks.
+    pub conns: Mutex<Vec<MeshConn>>,
 }
 
 impl NodeNetwork for RecordingNetwork {
@@ -122,6 +129,11 @@ impl NodeNetwork for RecordingNetwork {
                 raw: "recording data plane: nothing is programmed in the kernel".into(),
             })
         })
+    }
+
+    fn conns(&self) -> BoxFuture<'_, Result<Vec<MeshConn>, NetworkError>> {
+        let conns = self.conns.lock().expect("lock").clone();
+        Box::pin(async move { Ok(conns) })
     }
 
     fn backend(&self) -> MeshBackendKind {

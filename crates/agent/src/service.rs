@@ -1,4 +1,5 @@
-//! The per-node `Agent` gRPC service managers call: the live mesh table and task logs.
+//! The per-node `Agent` gRPC service managers call: the live mesh table, the connections the
+//! mesh carries, and task logs.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -38,6 +39,20 @@ impl pb::agent_server::Agent for AgentService {
         table.node_id = self.agent.node_id().to_string();
         table.hostname = self.agent.hostname().to_string();
         Ok(Response::new(table))
+    }
+
+    async fn conns(
+        &self,
+        _: Request<pb::AgentConnsRequest>,
+    ) -> Result<Response<pb::AgentConnsResponse>, Status> {
+        let conns = self.agent.network().conns().await.map_err(|e| {
+            Status::internal(format!("reading connection tracking from the kernel: {e}"))
+        })?;
+        Ok(Response::new(pb::AgentConnsResponse {
+            node_id: self.agent.node_id().to_string(),
+            hostname: self.agent.hostname().to_string(),
+            conns: conns.into_iter().map(Into::into).collect(),
+        }))
     }
 
     async fn task_logs(

@@ -19,7 +19,8 @@ use backoff::Backoff;
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 use types::{
-    MeshBackendKind, MeshTable, NetworkAttachment, NetworkView, PortProtocol, PublishMode, Task,
+    MeshBackendKind, MeshConn, MeshTable, NetworkAttachment, NetworkView, PortProtocol,
+    PublishMode, Task,
 };
 
 use crate::config::DataplaneConfig;
@@ -210,6 +211,19 @@ impl NodeNetwork for NodeDataplane {
 
     fn mesh(&self) -> BoxFuture<'_, Result<MeshTable, NetworkError>> {
         Box::pin(async move { self.dataplane.mesh_table().await.map_err(to_agent) })
+    }
+
+    fn conns(&self) -> BoxFuture<'_, Result<Vec<MeshConn>, NetworkError>> {
+        Box::pin(async move {
+            let table = self.dataplane.mesh_table().await.map_err(to_agent)?;
+            let published: Vec<(PortProtocol, u16)> = table
+                .services
+                .iter()
+                .map(|s| (s.protocol, s.port))
+                .collect();
+            let tracked = crate::conntrack::read().await.map_err(to_agent)?;
+            Ok(crate::conntrack::through_mesh(tracked, &published))
+        })
     }
 
     fn backend(&self) -> MeshBackendKind {

@@ -17,11 +17,13 @@
 //! - [`mesh`]: the routing-mesh backends (nftables, recording fake) and the pure ruleset
 //!   rendering; [`readback`]: the kernel's mesh table parsed back for diagnostics.
 //! - [`ipvs`]: our generic-netlink client for the kernel's IPVS, used by the IPVS mesh.
+//! - [`conntrack`]: the node's connection tracking, filtered to what the mesh forwarded.
 //! - [`ports`]: whether a local process already holds a port (host-mode rejection).
 //! - [`capabilities`], [`sysctl`], [`config`], [`mac`], [`error`].
 
 pub mod capabilities;
 pub mod config;
+pub mod conntrack;
 pub mod dataplane;
 pub mod error;
 pub mod fdb;

@@ -35,7 +35,7 @@ pub mod validate;
 pub use cluster::{Cluster, ClusterSpec, JoinTokens, Redacted, RootCaMaterial};
 pub use duration::format_duration_ms;
 pub use logs::LogStream;
-pub use mesh::{MeshBackendKind, MeshTable, VirtualService};
+pub use mesh::{ConnTuple, MeshBackendKind, MeshConn, MeshTable, VirtualService};
 pub use meta::{new_id, now_ms, Meta};
 pub use mount::{Mount, MountKind};
 pub use netview::{

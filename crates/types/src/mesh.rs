@@ -99,3 +99,26 @@ impl fmt::Display for MeshTable {
         Ok(())
     }
 }
+
+/// One direction of a tracked connection, as the kernel's connection tracking writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnTuple {
+    pub src: SocketAddrV4,
+    pub dst: SocketAddrV4,
+}
+
+/// A connection the routing mesh carries, from the node's connection tracking: `original` is
+/// client → this node's published port, `reply` is the task answering (its source is the
+/// backend the mesh chose).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshConn {
+    pub protocol: PortProtocol,
+    pub original: ConnTuple,
+    pub reply: ConnTuple,
+    /// The TCP state (`ESTABLISHED`, `TIME_WAIT`…); for UDP `UNREPLIED` or `ASSURED`.
+    pub state: String,
+    /// Seconds until the kernel forgets the connection if no packet comes.
+    pub timeout_secs: u64,
+    /// Seconds since the connection began; only when `nf_conntrack_timestamp` is on.
+    pub age_secs: Option<u64>,
+}

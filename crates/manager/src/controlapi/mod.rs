@@ -10,12 +10,13 @@
 //! - [`networks`]: user overlay networks; a service's networks and virtual IPs
 //! - [`data`]: secrets (sealed at rest) and configs (labels alone can change); a service's
 //!   references to them
-//! - [`agents`]: what is read from a node's agent: its live mesh table, task logs
+//! - [`agents`], [`conns`]: read from nodes' agents: mesh tables, task logs, mesh connections
 //! - [`events`]: cluster events from this manager's history, then live
 //! - [`error`]: the one mapping from failures to `tonic::Status`
 
 pub mod agents;
 pub mod cluster;
+pub mod conns;
 pub mod data;
 pub mod error;
 pub mod events;
@@ -265,6 +266,13 @@ impl Control for ControlApi {
         let connector = self.connector.as_ref();
         let table = agents::node_mesh(&self.store, connector, &self.local_node_id, &query).await?;
         Ok(self.stamped(table))
+    }
+
+    async fn service_conns(
+        &self,
+        request: Request<pc::ServiceConnsRequest>,
+    ) -> Result<Response<pc::ServiceConnsResponse>, Status> {
+        conns::service_conns(&self.store, &self.connector, request).await
     }
 
     type ServiceLogsStream = agents::LogStream;

@@ -1,9 +1,10 @@
-//! A node's mesh table (read back from its kernel) on its way to `swarmctl node mesh`. Only
-//! domain → wire: nothing reads a mesh table back in.
+//! A node's mesh table and mesh connections (read back from its kernel) on their way to
+//! `swarmctl node mesh` / `service conns`. Only domain → wire: nothing reads them back in.
 
 use api::control as pc;
+use api::dispatcher as pd;
 
-use crate::mesh::{MeshTable, VirtualService};
+use crate::mesh::{MeshConn, MeshTable, VirtualService};
 use crate::service::PublishMode;
 
 impl From<MeshTable> for pc::MeshTable {
@@ -45,6 +46,20 @@ impl From<VirtualService> for pc::MeshVirtualService {
                     ..Default::default()
                 })
                 .collect(),
+        }
+    }
+}
+
+impl From<MeshConn> for pd::MeshConn {
+    fn from(c: MeshConn) -> Self {
+        pd::MeshConn {
+            protocol: c.protocol.as_str().to_string(),
+            client: c.original.src.to_string(),
+            published: c.original.dst.to_string(),
+            backend: c.reply.src.to_string(),
+            state: c.state,
+            timeout_secs: c.timeout_secs,
+            age_secs: c.age_secs.unwrap_or(0),
         }
     }
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use api::control::{self as pc, control_server::Control, LogLine, MeshTable};
 use api::dispatcher::agent_client::AgentClient;
 use api::dispatcher::agent_server::{Agent, AgentServer};
-use api::dispatcher::{AgentMeshRequest, TaskLogsRequest};
+use api::dispatcher::{
+    AgentConnsRequest, AgentConnsResponse, AgentMeshRequest, MeshConn, TaskLogsRequest,
+};
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use store::{Object, Store, StoreError};
@@ -37,6 +39,24 @@ impl Agent for FakeAgent {
                 scheduler: "numgen".into(),
                 service_name: "web".into(),
                 backends: vec![],
+            }],
+            ..Default::default()
+        }))
+    }
+
+    async fn conns(
+        &self,
+        _: Request<AgentConnsRequest>,
+    ) -> Result<Response<AgentConnsResponse>, Status> {
+        Ok(Response::new(AgentConnsResponse {
+            conns: vec![MeshConn {
+                protocol: "tcp".into(),
+                client: "192.168.56.100:40522".into(),
+                published: "127.0.0.1:8080".into(),
+                backend: "10.255.0.5:80".into(),
+                state: "ESTABLISHED".into(),
+                timeout_secs: 300,
+                age_secs: 0,
             }],
             ..Default::default()
         }))
@@ -102,7 +122,7 @@ impl NodeConnector for Connector {
     }
 }
 
-fn running_task(id: &str, service_id: &str, slot: u64, node_id: &str) -> Task {
+pub(super) fn running_task(id: &str, service_id: &str, slot: u64, node_id: &str) -> Task {
     Task {
         id: id.into(),
         service_id: service_id.into(),
@@ -118,7 +138,7 @@ fn running_task(id: &str, service_id: &str, slot: u64, node_id: &str) -> Task {
     }
 }
 
-async fn add_tasks(store: &Store, tasks: Vec<Task>) {
+pub(super) async fn add_tasks(store: &Store, tasks: Vec<Task>) {
     store
         .update(|_, tx| {
             for t in &tasks {
@@ -130,7 +150,7 @@ async fn add_tasks(store: &Store, tasks: Vec<Task>) {
         .unwrap();
 }
 
-async fn fixture(unreachable: Vec<String>) -> (Store, ControlApi, String) {
+pub(super) async fn fixture(unreachable: Vec<String>) -> (Store, ControlApi, String) {
     let store = store_with(vec![
         node("m1", "manager1", NodeRole::Manager, NodeState::Ready),
         node("n1", "worker1", NodeRole::Worker, NodeState::Ready),

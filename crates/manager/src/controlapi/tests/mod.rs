@@ -1,6 +1,7 @@
 //! The control API called as swarmctl calls it (through the `Control` trait) over a local store.
 
 mod agents;
+mod conns;
 mod data;
 mod events;
 mod network_removal;
