@@ -1,7 +1,7 @@
 //! `service create/update/scale` flags → specs, and the `ls`/`ps` layouts.
 
 use clap::Parser;
-use types::{PortProtocol, PublishMode, Service, ServiceMode, Task, TaskState};
+use types::{PortProtocol, PublishMode, Service, ServiceMode, ServiceSpec, Task, TaskState};
 
 use super::list::{ls_rows, ps_order, ps_row};
 use super::*;
