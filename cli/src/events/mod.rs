@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Result};
 use api::control as pc;
 use clap::Args;
-use serde::Serialize;
 use types::event::EventFilter;
 
 use crate::client::{status_error, Control};
@@ -141,47 +140,9 @@ pub fn render_line(e: &pc::Event) -> String {
     )
 }
 
-/// docker's `events.Message` of a swarm event, in its field order.
-#[derive(Serialize)]
-struct Message<'a> {
-    #[serde(rename = "Type")]
-    kind: &'a str,
-    #[serde(rename = "Action")]
-    action: &'a str,
-    #[serde(rename = "Actor")]
-    actor: Actor<'a>,
-    scope: &'static str,
-    time: i64,
-    #[serde(rename = "timeNano")]
-    time_nano: i64,
-}
-
-#[derive(Serialize)]
-struct Actor<'a> {
-    #[serde(rename = "ID")]
-    id: &'a str,
-    #[serde(rename = "Attributes")]
-    attributes: std::collections::BTreeMap<&'a str, &'a str>,
-}
-
-/// One line of `--format json`.
+/// One line of `--format json`: docker's message, as the Engine API's `/events` streams it.
 pub fn render_json(e: &pc::Event) -> String {
-    let message = Message {
-        kind: &e.r#type,
-        action: &e.action,
-        actor: Actor {
-            id: &e.id,
-            attributes: e
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect(),
-        },
-        scope: "swarm",
-        time: e.time_nano.div_euclid(1_000_000_000),
-        time_nano: e.time_nano,
-    };
-    serde_json::to_string(&message).expect("an event serializes")
+    types::convert::event::docker_message(e)
 }
 
 /// Prints events as they come, until the stream ends (`--until`) or the user stops it.

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::StreamExt;
+use types::convert::event::docker_message;
 
 use crate::error::EngineError;
 use crate::filters::Filters;
@@ -120,19 +121,7 @@ async fn swarm_events(
         .events(tonic::Request::new(request))
         .await?
         .into_inner();
-    let lines = stream.map(|event| event.map(|e| Bytes::from(format!("{}\n", message(&e)))));
+    let lines = stream.map(|event| event.map(|e| Bytes::from(format!("{}\n", docker_message(&e)))));
     let body = Body::from_stream(lines);
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// docker's `events.Message` of a swarm event.
-pub fn message(e: &pc::Event) -> serde_json::Value {
-    serde_json::json!({
-        "Type": e.r#type,
-        "Action": e.action,
-        "Actor": {"ID": e.id, "Attributes": e.attributes},
-        "scope": "swarm",
-        "time": e.time_nano.div_euclid(1_000_000_000),
-        "timeNano": e.time_nano,
-    })
 }

@@ -14,7 +14,7 @@
 //! - [`mesh`]: a node's mesh table, read back from its kernel (domain → wire only)
 //! - [`event`]: a cluster event on its way to `swarmctl events` (domain → wire only)
 
-mod event;
+pub mod event;
 mod mesh;
 mod network;
 mod node;
