@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use api::control as pc;
 use api::control::control_server::Control;
-use api::objects as pb;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CONTENT_TYPE;
@@ -122,31 +121,8 @@ async fn task_logs(
 ) -> Result<Response, EngineError> {
     let options = LogOptions::parse(&params)?;
     let control = engine.control()?;
-    let tasks = control
-        .list_tasks(Request::new(pc::ListTasksRequest::default()))
-        .await?
-        .into_inner()
-        .tasks;
-    let task = find_task(tasks, &id)?;
+    let task = crate::tasks::lookup(control, &id).await?;
     stream(control, task.id, task.service_id, options).await
-}
-
-/// A task by ID or unique ID prefix.
-fn find_task(tasks: Vec<pb::Task>, query: &str) -> Result<pb::Task, EngineError> {
-    let mut matches: Vec<pb::Task> = tasks
-        .into_iter()
-        .filter(|t| !query.is_empty() && t.id.starts_with(query))
-        .collect();
-    if let Some(exact) = matches.iter().position(|t| t.id == query) {
-        return Ok(matches.swap_remove(exact));
-    }
-    match matches.len() {
-        0 => Err(EngineError::not_found(format!("task {query} not found"))),
-        1 => Ok(matches.remove(0)),
-        n => Err(EngineError::bad_request(format!(
-            "task {query} is ambiguous ({n} matches found); give more of its ID"
-        ))),
-    }
 }
 
 /// `target` is the service or task ID for `ServiceLogs`; `service_id` goes into `details`.

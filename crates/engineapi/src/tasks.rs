@@ -10,6 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use bollard::models::TaskState;
+use manager::controlapi::ControlApi;
 use tonic::Request;
 
 use crate::convert::attachment::Networks;
@@ -111,30 +112,35 @@ async fn inspect(
     Path(id): Path<String>,
 ) -> Result<Json<TaskJson>, EngineError> {
     let control = engine.control()?;
-    let request = pc::ListTasksRequest::default();
-    let tasks = control
-        .list_tasks(Request::new(request))
-        .await?
-        .into_inner()
-        .tasks;
-    let found = find(tasks, &id)?;
+    let found = lookup(control, &id).await?;
     let networks = Networks::load(control).await?;
     Ok(Json(task(found, &networks)))
 }
 
-fn find(tasks: Vec<pb::Task>, query: &str) -> Result<pb::Task, EngineError> {
-    let mut matching: Vec<pb::Task> = tasks
+/// A task by full ID or unique ID prefix (the control API has no single-task read).
+pub(crate) async fn lookup(control: &ControlApi, query: &str) -> Result<pb::Task, EngineError> {
+    let tasks = control
+        .list_tasks(Request::new(pc::ListTasksRequest::default()))
+        .await?
+        .into_inner()
+        .tasks;
+    find(tasks, query)
+}
+
+/// The task `query` names among `tasks`: its full ID, or a prefix of exactly one.
+pub(crate) fn find(tasks: Vec<pb::Task>, query: &str) -> Result<pb::Task, EngineError> {
+    let mut matches: Vec<pb::Task> = tasks
         .into_iter()
         .filter(|t| !query.is_empty() && t.id.starts_with(query))
         .collect();
-    if let Some(exact) = matching.iter().position(|t| t.id == query) {
-        return Ok(matching.swap_remove(exact));
+    if let Some(exact) = matches.iter().position(|t| t.id == query) {
+        return Ok(matches.swap_remove(exact));
     }
-    match matching.len() {
-        1 => Ok(matching.remove(0)),
+    match matches.len() {
         0 => Err(EngineError::not_found(format!("task {query} not found"))),
-        count => Err(EngineError::bad_request(format!(
-            "task {query} is ambiguous ({count} match); use a longer ID prefix"
+        1 => Ok(matches.remove(0)),
+        n => Err(EngineError::bad_request(format!(
+            "task {query} is ambiguous ({n} matches found); give more of its ID"
         ))),
     }
 }

@@ -1,6 +1,7 @@
 use super::frame::{frame, frames, line_frame, payload, Channel};
 use super::*;
 use api::control::LogLine;
+use api::objects as pb;
 use futures::StreamExt;
 use tonic::Status;
 
@@ -151,14 +152,17 @@ fn tasks_are_found_by_id_or_unique_prefix() {
         ..Default::default()
     };
     let tasks = vec![task("abc1"), task("abc2"), task("abc")];
-    assert_eq!(find_task(tasks.clone(), "abc").unwrap().id, "abc");
-    assert_eq!(find_task(tasks.clone(), "abc2").unwrap().id, "abc2");
-    let e = find_task(tasks.clone(), "ab").unwrap_err();
+    assert_eq!(crate::tasks::find(tasks.clone(), "abc").unwrap().id, "abc");
+    assert_eq!(
+        crate::tasks::find(tasks.clone(), "abc2").unwrap().id,
+        "abc2"
+    );
+    let e = crate::tasks::find(tasks.clone(), "ab").unwrap_err();
     assert!(
         e.message().contains("ambiguous (3 matches found)"),
         "{}",
         e.message()
     );
-    let e = find_task(tasks, "zz").unwrap_err();
+    let e = crate::tasks::find(tasks, "zz").unwrap_err();
     assert_eq!(e.message(), "task zz not found");
 }
