@@ -8,7 +8,6 @@
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use engineapi::Engine;
@@ -20,10 +19,6 @@ use crate::config::{ExecutorKind, Flags, Identity};
 
 /// The socket's name in the state directory, by default.
 pub const SOCKET_NAME: &str = "docker.sock";
-
-/// How long open connections may delay a stop: `logs -f`, `events` and exec sessions never
-/// end by themselves, and a role change must not wait for them.
-const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// `--engine-api`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,8 +59,8 @@ pub fn engine_socket(identity: &Identity) -> Option<PathBuf> {
     }
 }
 
-/// Binds `path` and serves `engine` there until `stop` (plus [`STOP_GRACE`] for open
-/// connections).
+/// Binds `path` and serves `engine` there until `stop` (open connections are
+/// closed soon after).
 pub fn serve(path: &Path, engine: Engine, stop: CancellationToken) -> Result<JoinHandle<()>> {
     let listener = bind(path, engine.engine_socket())?;
     tracing::info!(
@@ -74,14 +69,8 @@ pub fn serve(path: &Path, engine: Engine, stop: CancellationToken) -> Result<Joi
         engine = ?engine.engine_socket(),
         "serving the Docker Engine API"
     );
-    Ok(tokio::spawn(async move {
-        let mut server = tokio::spawn(engineapi::serve(listener, engine, stop.clone()));
-        stop.cancelled().await;
-        if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
-            tracing::debug!("Engine API connections still open at stop; closing the socket");
-            server.abort();
-        }
-    }))
+    let server = engineapi::serve(listener, engine, stop.clone());
+    Ok(crate::server::spawn_bounded("the Engine API", server, stop))
 }
 
 /// Replaces a socket left by an earlier run; refuses to replace anything else.

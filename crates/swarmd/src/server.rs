@@ -41,6 +41,25 @@ const MANAGERS: &[CertRole] = &[CertRole::Manager];
 const NODES: &[CertRole] = &[CertRole::Manager, CertRole::Worker];
 const CONTROLLERS: &[CertRole] = &[CertRole::Manager, CertRole::Client];
 
+/// How long open connections (log follows, event streams, pages) may delay a stop.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Spawns an HTTP server that stops on `stop` but whose open connections could hold it
+/// forever: after [`STOP_GRACE`] it is aborted, so role changes and SIGTERM are not blocked.
+pub fn spawn_bounded<F>(what: &'static str, server: F, stop: CancellationToken) -> JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut server = tokio::spawn(server);
+        stop.cancelled().await;
+        if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
+            tracing::debug!("{what}: connections still open at stop; closed");
+            server.abort();
+        }
+    })
+}
+
 /// Binds a TCP address reusably (so a role change can rebind at once); on failure the error
 /// says what was to be served there and which flag moves it.
 pub fn bind_reusable(

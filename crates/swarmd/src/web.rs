@@ -5,16 +5,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Result;
 use manager::controlapi::ControlApi;
 use store::Store;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-/// How long open pages may delay a stop (their event streams end on stop; this bounds the rest).
-const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Binds `--web-addr`, naming the flag when it cannot.
 fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
@@ -30,14 +26,8 @@ pub fn serve(
 ) -> Result<JoinHandle<()>> {
     let listener = bind(addr)?;
     tracing::info!(addr = %addr, "serving the visualizer on http://{addr}/");
-    Ok(tokio::spawn(async move {
-        let mut server = tokio::spawn(web::serve(listener, store, Arc::new(control), stop.clone()));
-        stop.cancelled().await;
-        if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
-            server.abort();
-            tracing::warn!("the visualizer was stopped with requests still open");
-        }
-    }))
+    let server = web::serve(listener, store, Arc::new(control), stop.clone());
+    Ok(crate::server::spawn_bounded("the visualizer", server, stop))
 }
 
 /// On a worker: the flag is kept for a later promotion, and said to do nothing until then.
